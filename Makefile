@@ -1,0 +1,40 @@
+# The README's commands. Every target sets up the virtualenv first if it is missing or stale.
+SHELL := /bin/bash
+.DEFAULT_GOAL := plan
+
+STACK ?= dev
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+## plan: the offline plan of STACK (default dev) with the policy pack -> build/$(STACK)/
+plan: $(STAMP)
+	@$(PY) -m tooling.plan --stack $(STACK)
+
+## plan-all: the offline plan of every stack
+plan-all: $(STAMP)
+	@$(PY) -m tooling.plan --all
+
+## test: linters, type checks and every test (offline)
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	@$(PY) -m mypy .
+
+pytest: $(STAMP)
+	@$(PY) -m pytest -q
+
+clean:
+	rm -rf build
