@@ -1,0 +1,72 @@
+"""The recorded resource graph: what the offline engine saw the program register.
+
+This is the offline equivalent of a `pulumi preview`: every resource with its URN, type,
+parent, dependencies and inputs exactly as the engine receives them (camelCase names).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    dependencies: tuple[str, ...]
+    provider: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResourceGraph:
+    stack: str
+    project: str
+    resources: tuple[RecordedResource, ...]
+    stack_outputs: dict[str, Any]
+
+    def by_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str) -> RecordedResource:
+        found = self.by_type(type_token)
+        if len(found) != 1:
+            raise LookupError(f"expected exactly one {type_token}, found {len(found)}")
+        return found[0]
+
+    def children_of(self, urn: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def to_json(self) -> str:
+        payload = {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [asdict(r) for r in self.resources],
+            "outputs": self.stack_outputs,
+        }
+        return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ResourceGraph:
+        payload = json.loads(text)
+        resources = tuple(
+            RecordedResource(**{**r, "dependencies": tuple(r["dependencies"])})
+            for r in payload["resources"]
+        )
+        return cls(
+            stack=payload["stack"],
+            project=payload["project"],
+            resources=resources,
+            stack_outputs=payload["outputs"],
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ResourceGraph:
+        return cls.from_json(path.read_text(encoding="utf-8"))
