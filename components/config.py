@@ -1,0 +1,194 @@
+"""StackConfig: the one typed, validated view of a stack's configuration.
+
+Only this module and `__main__.py` read Pulumi config. Values arrive as the engine passes
+them: `namespace:key` -> string, structured values as JSON text. Every invalid value
+becomes one line naming the stack file, the key, the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+from components.render.model import CamelModel
+from components.settings import PROJECT, BucketSettings, ClusterSettings, check_dns_label
+
+STACKS = ("dev", "staging", "prod", "local")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. A RunError, so the Pulumi CLI prints it without a traceback."""
+
+
+class StackConfig(CamelModel):
+    """Everything a stack can set under the `container-audit-log:` namespace."""
+
+    environment: str
+    region: str
+    cluster: ClusterSettings
+    bucket: BucketSettings = BucketSettings()
+    log_prefix: str = "audit/"
+    tags: dict[str, str] = Field(default_factory=dict)
+    # Secret: the kubeconfig of an existing cluster (`pulumi config set --secret kubeconfig`).
+    kubeconfig: str | None = Field(default=None, repr=False)
+
+    # Until the agent section lands these are fixed; they name the IRSA subject.
+    agent_namespace: str = "audit-logging"
+    agent_service_account: str = "fluent-bit"
+
+    @field_validator("environment")
+    @classmethod
+    def _valid_environment(cls, value: str) -> str:
+        return check_dns_label(value, "environment")
+
+    @field_validator("region")
+    @classmethod
+    def _valid_region(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", value):
+            raise ValueError(f"aws:region {value!r} is not an AWS region such as 'eu-west-1'")
+        return value
+
+    @field_validator("log_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        if not _PREFIX.match(value):
+            raise ValueError(
+                f"logPrefix {value!r} must be S3-safe path segments ending in '/' with no "
+                "leading '/', such as 'audit/' or 'audit/eks-prod/'"
+            )
+        return value
+
+    @property
+    def partition(self) -> str:
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        if self.region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+
+# Config keys that are not under the project namespace, mapped to StackConfig fields.
+_FOREIGN_KEYS = {"aws:region": "region"}
+_SCALAR_FIELDS = {"environment", "logPrefix", "kubeconfig", "region"}
+
+
+def load_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
+    """Validate the engine's flat config map (`ns:key` -> text) of `stack`."""
+    source = f"Pulumi.{stack}.yaml"
+    values: dict[str, Any] = {"environment": stack}
+    problems: list[str] = []
+    for full_key, text in sorted(raw.items()):
+        namespace, _, key = full_key.partition(":")
+        if full_key in _FOREIGN_KEYS:
+            values[_FOREIGN_KEYS[full_key]] = text
+        elif namespace != PROJECT:
+            continue  # other providers' settings (aws:profile, kubernetes:...) are theirs
+        elif key not in _known_keys():
+            problems.append(
+                f"{source}: {full_key}: unknown key; accepted keys: "
+                f"{', '.join(sorted(_known_keys()))}"
+            )
+        else:
+            values[key] = text if key in _SCALAR_FIELDS else _parse_structured(text)
+    if "region" not in values:
+        problems.append(
+            f"{source}: aws:region: missing; set it with `pulumi config set aws:region <region>`"
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    try:
+        return StackConfig.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(
+            "\n".join(describe_error(source, e, StackConfig) for e in error.errors())
+        ) from None
+
+
+def from_pulumi() -> StackConfig:
+    """The running stack's config, as the Pulumi engine passes it to the program."""
+    raw: dict[str, str] = {}
+    raw.update(pulumi.runtime.get_config_env())
+    raw.update(pulumi.runtime.config.CONFIG.get())
+    return load_stack_config(raw, pulumi.get_stack())
+
+
+def _known_keys() -> set[str]:
+    return {
+        (field.alias or name)
+        for name, field in StackConfig.model_fields.items()
+        if name not in ("environment", "region")
+    }
+
+
+def _parse_structured(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # let the model report it as the wrong type, with the value shown
+
+
+def describe_error(source: str, error: ErrorDetails, model: type[BaseModel]) -> str:
+    """One line for one pydantic error: file, key path, bad value, what is accepted."""
+    loc = [str(part) for part in error["loc"]]
+    key = _key_path(loc)
+    if error["type"] == "missing":
+        return f"{source}: {key}: missing; it is required"
+    if error["type"] == "extra_forbidden":
+        accepted = _accepted_keys(model, error["loc"][:-1])
+        hint = f"; accepted keys: {', '.join(accepted)}" if accepted else ""
+        return f"{source}: {key}: unknown key{hint}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error":
+        # Our validators name the value and the rule themselves.
+        return f"{source}: {key}: {message}"
+    return f"{source}: {key} = {_show(error['input'])}: {message}"
+
+
+def _key_path(loc: list[str]) -> str:
+    if not loc:
+        return f"{PROJECT}:<config>"
+    head, *rest = loc
+    namespace_key = "aws:region" if head == "region" else f"{PROJECT}:{head}"
+    return namespace_key + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in rest)
+
+
+def _accepted_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            continue
+        field = next(
+            (f for n, f in current.model_fields.items() if part in (n, f.alias)),
+            None,
+        )
+        if field is None:
+            return []
+        current = _model_of(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(f.alias or n for n, f in current.model_fields.items())
+    return []
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside `Model`, `Model | None` or `list[Model]`, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,252 @@
+"""Typed settings of the foundation components: the cluster and the audit bucket.
+
+Pure models (no Pulumi imports): `config.py` builds them from the stack file, components
+take them as arguments, tests build them directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.render.model import CamelModel
+
+PROJECT = "container-audit-log"
+
+# S3 bucket naming rules (general purpose buckets), as AWS documents them.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/\S+$")
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+
+StorageClass = Literal[
+    "STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"
+]
+# S3 refuses lifecycle transitions to the infrequent-access classes before 30 days.
+_MIN_DAYS_BEFORE_IA = 30
+
+
+def check_bucket_name(name: str) -> str:
+    if not _BUCKET_NAME.match(name):
+        raise ValueError(
+            f"bucket name {name!r} is not valid: 3-63 characters, lowercase letters, digits, "
+            "'.' and '-', starting and ending with a letter or digit"
+        )
+    if ".." in name or ".-" in name or "-." in name:
+        raise ValueError(f"bucket name {name!r} must not contain '..', '.-' or '-.'")
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"bucket name {name!r} must not look like an IP address")
+    if name.startswith(_BUCKET_FORBIDDEN_PREFIXES) or name.endswith(_BUCKET_FORBIDDEN_SUFFIXES):
+        raise ValueError(f"bucket name {name!r} uses a prefix or suffix that S3 reserves")
+    return name
+
+
+def check_dns_label(value: str, what: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid Kubernetes name: lowercase letters, digits "
+            "and '-', at most 63 characters, starting and ending with a letter or digit"
+        )
+    return value
+
+
+class ObjectLockSettings(CamelModel):
+    """S3 Object Lock: WORM retention of every audit object."""
+
+    enabled: bool = False
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    retention_days: int = Field(default=365, ge=1, le=36500)
+
+
+class BucketSettings(CamelModel):
+    """The audit archive bucket. Defaults are the secure ones."""
+
+    name: str | None = None
+    encryption: Literal["kms", "sse-s3"] = "kms"
+    retention_days: int = Field(default=400, ge=1, le=36500)
+    transition_days: int | None = Field(default=90, ge=0)
+    transition_storage_class: StorageClass = "GLACIER_IR"
+    object_lock: ObjectLockSettings = ObjectLockSettings()
+    admin_role_arn: str | None = None
+    force_destroy: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_bucket_name(value)
+
+    @field_validator("admin_role_arn")
+    @classmethod
+    def _valid_admin_role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.match(value):
+            raise ValueError(
+                f"adminRoleArn {value!r} is not an IAM role ARN "
+                "(arn:aws:iam::<12-digit account>:role/<name>)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BucketSettings:
+        days = self.transition_days
+        if days is not None and days >= self.retention_days:
+            raise ValueError(
+                f"transitionDays ({days}) must be smaller than retentionDays "
+                f"({self.retention_days}): objects would expire before they move"
+            )
+        if (
+            days is not None
+            and self.transition_storage_class in ("STANDARD_IA", "INTELLIGENT_TIERING")
+            and days < _MIN_DAYS_BEFORE_IA
+        ):
+            raise ValueError(
+                f"transitionDays ({days}) must be at least {_MIN_DAYS_BEFORE_IA} for "
+                f"{self.transition_storage_class}: S3 rejects earlier transitions"
+            )
+        lock = self.object_lock
+        if lock.enabled and lock.retention_days > self.retention_days:
+            raise ValueError(
+                f"objectLock.retentionDays ({lock.retention_days}) must not exceed "
+                f"retentionDays ({self.retention_days}): expiration could never delete "
+                "the locked objects"
+            )
+        if lock.enabled and self.force_destroy:
+            raise ValueError("forceDestroy must be false when objectLock is enabled")
+        return self
+
+
+class NodeGroupSettings(CamelModel):
+    instance_types: list[str] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
+    min_size: int = Field(default=2, ge=0)
+    desired_size: int = Field(default=2, ge=0)
+    max_size: int = Field(default=4, ge=1)
+    disk_size_gib: int = Field(default=50, ge=20, le=16384)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodeGroupSettings:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"nodeGroup sizes must satisfy minSize <= desiredSize <= maxSize, got "
+                f"{self.min_size} <= {self.desired_size} <= {self.max_size}"
+            )
+        return self
+
+
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+_DEFAULT_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator")
+
+
+class ClusterSettings(CamelModel):
+    """Where the pipeline runs: a new EKS cluster, or an existing cluster by kubeconfig."""
+
+    mode: Literal["eks", "existing"]
+    name: str
+    # mode: eks
+    version: str = "1.33"
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    vpc_id: str | None = None
+    subnet_ids: list[str] = Field(default_factory=list)
+    node_group: NodeGroupSettings = NodeGroupSettings()
+    enabled_log_types: list[LogType] = Field(default_factory=lambda: list(_DEFAULT_LOG_TYPES))
+    # mode: existing
+    kubeconfig_path: str | None = None
+    context: str | None = None
+    oidc_provider_arn: str | None = None
+    oidc_provider_url: str | None = None
+    irsa: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _CLUSTER_NAME.match(value):
+            raise ValueError(
+                f"cluster name {value!r} must be 1-100 letters, digits, '-' or '_', "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _valid_version(cls, value: str) -> str:
+        if not re.fullmatch(r"1\.\d{2}", value):
+            raise ValueError(f"version {value!r} must be a Kubernetes minor version like '1.33'")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as error:
+                raise ValueError(
+                    f"publicAccessCidrs entry {cidr!r} is not a CIDR: {error}"
+                ) from None
+            if network.prefixlen == 0:
+                raise ValueError(
+                    f"publicAccessCidrs entry {cidr!r} opens the API server to the whole "
+                    "internet; list your office/VPN ranges, or none for a private endpoint"
+                )
+        return value
+
+    @field_validator("oidc_provider_arn")
+    @classmethod
+    def _valid_oidc_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _OIDC_PROVIDER_ARN.match(value):
+            raise ValueError(
+                f"oidcProviderArn {value!r} is not an IAM OIDC provider ARN "
+                "(arn:aws:iam::<account>:oidc-provider/<issuer host and path>)"
+            )
+        return value
+
+    @field_validator("oidc_provider_url")
+    @classmethod
+    def _valid_oidc_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"oidcProviderUrl {value!r} must be the issuer URL (https://...)")
+        return value
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> ClusterSettings:
+        if self.mode == "eks":
+            stray = [
+                key
+                for key, value in (
+                    ("kubeconfigPath", self.kubeconfig_path),
+                    ("context", self.context),
+                    ("oidcProviderArn", self.oidc_provider_arn),
+                    ("oidcProviderUrl", self.oidc_provider_url),
+                )
+                if value is not None
+            ]
+            if stray:
+                raise ValueError(
+                    f"{', '.join(stray)} only apply to mode 'existing'; mode 'eks' creates "
+                    "the cluster and its OIDC provider"
+                )
+            if not self.irsa:
+                raise ValueError("irsa: false only applies to mode 'existing'")
+            if bool(self.vpc_id) != bool(self.subnet_ids):
+                raise ValueError("vpcId and subnetIds go together: set both or neither")
+        elif self.irsa and not (self.oidc_provider_arn and self.oidc_provider_url):
+            raise ValueError(
+                "mode 'existing' with irsa: true needs oidcProviderArn and oidcProviderUrl "
+                "(from `aws eks describe-cluster`), or irsa: false to run without an IAM role"
+            )
+        return self
+
+    @property
+    def oidc_issuer_host(self) -> str | None:
+        """The issuer without scheme: the prefix of the `sub`/`aud` condition keys."""
+        if self.oidc_provider_url is None:
+            return None
+        return self.oidc_provider_url.removeprefix("https://")

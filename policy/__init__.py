@@ -1,0 +1,1 @@
+"""The Pulumi policy pack of container-audit-log (run by Pulumi from this directory)."""

@@ -1,0 +1,28 @@
+"""The policies of the container-audit-log pack, grouped by domain.
+
+Imported as `policy.policies` from the repository root (tests, tooling) and as `policies`
+when Pulumi runs the pack with policy/ as its directory, hence relative imports inside.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from . import eks, iam, kms, kubernetes, s3, stack
+
+PACK_NAME = "container-audit-log"
+
+
+def all_policies() -> list[Policy]:
+    """Every policy of the pack, in a stable order (by domain, then as declared)."""
+    return [
+        *s3.policies(),
+        *kms.policies(),
+        *iam.policies(),
+        *eks.policies(),
+        *kubernetes.policies(),
+        *stack.policies(),
+    ]
+
+
+__all__ = ["PACK_NAME", "all_policies"]

@@ -1,0 +1,430 @@
+"""S3 policies: the audit archive must be encrypted, versioned, private, TLS-only and tidy.
+
+In pulumi-aws 7 a bucket's settings are separate resources whose `bucket` input names the
+bucket. Resource policies check each settings resource; the stack policies relate them to
+their bucket, because a bucket with no settings resource at all is the worst case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, Policy, Severity
+
+from . import iam_documents as iam
+from .common import (
+    UNKNOWN,
+    Report,
+    Resource,
+    StackReport,
+    StackResource,
+    as_list,
+    dicts,
+    get,
+    is_set,
+    parse_json,
+    resource_policy,
+    stack_policy,
+)
+
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+SSE_TYPES = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+VERSIONING_TYPES = (
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+)
+PUBLIC_ACCESS_BLOCK_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+LIFECYCLE_TYPES = (
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+)
+OBJECT_LOCK_TYPES = (
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
+)
+OWNERSHIP_TYPES = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
+BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
+ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+
+_KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+_PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
+_PUBLIC_GRANTEE_GROUPS = ("/global/AllUsers", "/global/AuthenticatedUsers")
+_PUBLIC_ACCESS_FLAGS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+
+
+def bucket_name(bucket: StackResource) -> str | None:
+    name = bucket.props.get("bucket")
+    return name if isinstance(name, str) and name else None
+
+
+def linked_buckets(companion: StackResource, buckets: list[StackResource]) -> list[StackResource]:
+    """The buckets a settings resource applies to: by property dependency, name, or dependency."""
+    by_property = companion.property_dependencies.get("bucket")
+    if by_property:
+        return [b for b in buckets if b.urn in by_property]
+    value = companion.props.get("bucket")
+    if isinstance(value, str):
+        named = [b for b in buckets if bucket_name(b) == value]
+        if named:
+            return named
+    return [b for b in buckets if b.urn in companion.dependencies]
+
+
+def _label(bucket: StackResource) -> str:
+    name = bucket_name(bucket)
+    return f"bucket '{bucket.name}'" + (f" ({name})" if name else "")
+
+
+# --- resource policies ------------------------------------------------------------------
+
+
+def _check_encryption(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    rules = dicts(resource.props.get("rules"))
+    if not rules and resource.props.get("rules") is not UNKNOWN:
+        report("the configuration has no rules, so objects are not encrypted by default")
+    for index, rule in enumerate(rules):
+        default = rule.get("applyServerSideEncryptionByDefault")
+        algorithm = get(default, "sseAlgorithm")
+        if algorithm is UNKNOWN:
+            continue
+        if algorithm is None:
+            report(f"rules[{index}] sets no applyServerSideEncryptionByDefault.sseAlgorithm")
+            continue
+        if config["requireKms"] and algorithm not in _KMS_ALGORITHMS:
+            report(f"rules[{index}] uses sseAlgorithm '{algorithm}'; this stack requires 'aws:kms'")
+        elif config["requireKms"] and not is_set(get(default, "kmsMasterKeyId")):
+            report(
+                f"rules[{index}] uses {algorithm} without kmsMasterKeyId, so the AWS-managed "
+                "key is used and its key policy cannot be restricted"
+            )
+
+
+def _check_bucket_key(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    for index, rule in enumerate(dicts(resource.props.get("rules"))):
+        algorithm = get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+        enabled = rule.get("bucketKeyEnabled")
+        if algorithm == "aws:kms" and enabled is not True and enabled is not UNKNOWN:
+            report(f"rules[{index}] uses aws:kms with bucketKeyEnabled={enabled}")
+
+
+def _check_versioning(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    status = get(resource.props, "versioningConfiguration", "status")
+    if status not in ("Enabled", UNKNOWN):
+        report(f"versioningConfiguration.status is {status!r}, not 'Enabled'")
+
+
+def _check_public_access_block(
+    resource: Resource, config: Mapping[str, Any], report: Report
+) -> None:
+    off = [
+        flag
+        for flag in _PUBLIC_ACCESS_FLAGS
+        if resource.props.get(flag) is not True and resource.props.get(flag) is not UNKNOWN
+    ]
+    if off:
+        report(f"{', '.join(off)} not set to true")
+
+
+def _public_grant_uris(props: dict[str, Any]) -> list[str]:
+    grants = dicts(props.get("grants")) + dicts(get(props, "accessControlPolicy", "grants"))
+    uris = [g.get("uri") for g in grants] + [get(g, "grantee", "uri") for g in grants]
+    return [
+        uri
+        for uri in uris
+        if isinstance(uri, str) and any(uri.endswith(group) for group in _PUBLIC_GRANTEE_GROUPS)
+    ]
+
+
+def _check_acl(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    acl = resource.props.get("acl")
+    if acl in _PUBLIC_CANNED_ACLS:
+        report(f"canned ACL '{acl}' makes the bucket readable outside the account")
+    for uri in _public_grant_uris(resource.props):
+        report(f"an ACL grant is given to the public group {uri}")
+
+
+def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
+    if iam.effect(statement) != "Deny" or "*" not in iam.principals(statement, "AWS"):
+        return False
+    if not any(a in ("*", "s3:*") for a in iam.actions(statement)):
+        return False
+    values = iam.condition_values(statement, "Bool", "aws:SecureTransport")
+    if values is None or not any(str(v).lower() == "false" for v in values):
+        return False
+    targets = iam.resources(statement)
+    covers_bucket = any(r == "*" or "/" not in r.split(":::", 1)[-1] for r in targets)
+    covers_objects = any(r == "*" or r.endswith("/*") for r in targets)
+    return covers_bucket and covers_objects
+
+
+def _check_tls_only(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    policy = resource.props.get("policy")
+    if policy is UNKNOWN:
+        return
+    if parse_json(policy) is None:
+        report("the bucket policy is missing or is not a JSON policy document")
+        return
+    if not any(_denies_insecure_transport(s) for s in iam.statements(policy)):
+        report(
+            "no statement denies s3:* to every principal on the bucket and its objects "
+            "when aws:SecureTransport is false"
+        )
+
+
+def _rule_covers_whole_bucket(rule: dict[str, Any]) -> bool:
+    if rule.get("prefix"):
+        return False
+    flt = rule.get("filter")
+    if flt is None or flt == {}:
+        return True
+    return isinstance(flt, dict) and not (flt.get("prefix") or flt.get("tag") or flt.get("and"))
+
+
+def _check_lifecycle(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    rules = dicts(resource.props.get("rules"))
+    if resource.props.get("rules") is UNKNOWN:
+        return
+    max_days = config["maxDaysAfterInitiation"]
+    for rule in rules:
+        days = get(rule, "abortIncompleteMultipartUpload", "daysAfterInitiation")
+        if rule.get("status") != "Enabled" or not _rule_covers_whole_bucket(rule):
+            continue
+        if days is UNKNOWN or (isinstance(days, int | float) and 1 <= days <= max_days):
+            return
+    report(
+        "no enabled whole-bucket rule sets abortIncompleteMultipartUpload.daysAfterInitiation "
+        f"between 1 and {max_days}; incomplete uploads are kept (and billed) forever"
+    )
+
+
+def _check_ownership(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
+    ownership = get(resource.props, "rule", "objectOwnership")
+    if ownership not in ("BucketOwnerEnforced", UNKNOWN):
+        report(f"rule.objectOwnership is {ownership!r}, so ACLs still decide object access")
+
+
+# --- stack policies ---------------------------------------------------------------------
+
+_COMPANIONS = (
+    ("server-side encryption", SSE_TYPES, "aws.s3.BucketServerSideEncryptionConfiguration"),
+    ("versioning", VERSIONING_TYPES, "aws.s3.BucketVersioning"),
+    ("public access block", PUBLIC_ACCESS_BLOCK_TYPES, "aws.s3.BucketPublicAccessBlock"),
+    ("ownership controls", OWNERSHIP_TYPES, "aws.s3.BucketOwnershipControls"),
+    ("lifecycle configuration", LIFECYCLE_TYPES, "aws.s3.BucketLifecycleConfiguration"),
+    ("bucket policy", BUCKET_POLICY_TYPES, "aws.s3.BucketPolicy"),
+)
+
+
+def _check_companions(
+    resources: list[StackResource], config: Mapping[str, Any], report: StackReport
+) -> None:
+    buckets = [r for r in resources if r.type in BUCKET_TYPES]
+    for label, types, sdk_class in _COMPANIONS:
+        covered = {
+            bucket.urn
+            for companion in resources
+            if companion.type in types
+            for bucket in linked_buckets(companion, buckets)
+        }
+        for bucket in buckets:
+            if bucket.urn not in covered:
+                report(f"{_label(bucket)} has no {label}: add an {sdk_class} for it", bucket.urn)
+
+
+def _retention_days(retention: Any) -> float | None:
+    days, years = get(retention, "days"), get(retention, "years")
+    if isinstance(days, int | float):
+        return float(days)
+    if isinstance(years, int | float):
+        return float(years) * 365
+    return None
+
+
+def _check_lock_configuration(
+    lock: StackResource, config: Mapping[str, Any], report: StackReport
+) -> None:
+    if lock.props.get("objectLockEnabled", "Enabled") not in ("Enabled", UNKNOWN):
+        report(f"objectLockEnabled is {lock.props.get('objectLockEnabled')!r}", lock.urn)
+    retention = get(lock.props, "rule", "defaultRetention")
+    if retention is UNKNOWN:
+        return
+    if retention is None:
+        if config["requireObjectLock"]:
+            report("no rule.defaultRetention, so new objects are not locked", lock.urn)
+        return
+    mode = get(retention, "mode")
+    if mode is not UNKNOWN and mode not in as_list(config["allowedModes"]):
+        report(f"retention mode {mode!r} is not one of {config['allowedModes']}", lock.urn)
+    days = _retention_days(retention)
+    minimum = config["minRetentionDays"]
+    if days is not None and days < minimum:
+        report(f"default retention of {days:g} days is below the minimum {minimum}", lock.urn)
+
+
+def _check_object_lock(
+    resources: list[StackResource], config: Mapping[str, Any], report: StackReport
+) -> None:
+    buckets = [r for r in resources if r.type in BUCKET_TYPES]
+    locks = [r for r in resources if r.type in OBJECT_LOCK_TYPES]
+    for lock in locks:
+        _check_lock_configuration(lock, config, report)
+    if not config["requireObjectLock"]:
+        return
+    locked = {bucket.urn for lock in locks for bucket in linked_buckets(lock, buckets)}
+    for bucket in buckets:
+        if bucket.props.get("objectLockEnabled") not in (True, UNKNOWN):
+            report(f"{_label(bucket)} is created without objectLockEnabled=true", bucket.urn)
+        if bucket.urn not in locked:
+            report(f"{_label(bucket)} has no BucketObjectLockConfiguration", bucket.urn)
+
+
+def policies() -> list[Policy]:
+    high, mandatory = Severity.HIGH, EnforcementLevel.MANDATORY
+    return [
+        stack_policy(
+            name="s3-bucket-companions",
+            what="Every S3 bucket needs its encryption, versioning, public access block, "
+            "ownership controls, lifecycle and bucket policy resources.",
+            fix="create the missing aws.s3.Bucket* resource with bucket=<the bucket's id> "
+            "(the AuditLogBucket component creates all of them).",
+            severity=high,
+            enforcement=mandatory,
+            check=_check_companions,
+        ),
+        resource_policy(
+            name="s3-encryption-kms",
+            what="S3 default encryption must be on, with a customer-managed KMS key where "
+            "requireKms is set.",
+            fix="set rules[].applyServerSideEncryptionByDefault to sseAlgorithm 'aws:kms' "
+            "and kmsMasterKeyId to the archive's KMS key ARN.",
+            severity=high,
+            enforcement=mandatory,
+            types=SSE_TYPES,
+            check=_check_encryption,
+            config={
+                "requireKms": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Require SSE-KMS with an explicit key (not SSE-S3).",
+                }
+            },
+        ),
+        resource_policy(
+            name="s3-bucket-key-enabled",
+            what="SSE-KMS buckets should use an S3 Bucket Key (fewer KMS calls, lower cost "
+            "and less KMS throttling under log bursts).",
+            fix="set bucketKeyEnabled=true on each aws:kms encryption rule.",
+            severity=Severity.LOW,
+            enforcement=EnforcementLevel.ADVISORY,
+            types=SSE_TYPES,
+            check=_check_bucket_key,
+        ),
+        resource_policy(
+            name="s3-versioning-enabled",
+            what="Bucket versioning must be Enabled so an overwrite or delete of an audit "
+            "object keeps the previous version.",
+            fix="set versioningConfiguration.status='Enabled' on the aws.s3.BucketVersioning.",
+            severity=Severity.MEDIUM,
+            enforcement=mandatory,
+            types=VERSIONING_TYPES,
+            check=_check_versioning,
+        ),
+        resource_policy(
+            name="s3-public-access-block",
+            what="All four S3 public access block flags must be true.",
+            fix="set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and "
+            "restrictPublicBuckets to true on the aws.s3.BucketPublicAccessBlock.",
+            severity=Severity.CRITICAL,
+            enforcement=mandatory,
+            types=PUBLIC_ACCESS_BLOCK_TYPES,
+            check=_check_public_access_block,
+        ),
+        resource_policy(
+            name="s3-no-public-acl",
+            what="No bucket ACL may grant access to AllUsers or AuthenticatedUsers.",
+            fix="remove the public canned acl and grants; rely on BucketOwnerEnforced "
+            "ownership and the bucket policy instead.",
+            severity=Severity.CRITICAL,
+            enforcement=mandatory,
+            types=BUCKET_TYPES + ACL_TYPES,
+            check=_check_acl,
+        ),
+        resource_policy(
+            name="s3-deny-insecure-transport",
+            what="The bucket policy must deny every request that does not use TLS.",
+            fix="add a statement Effect=Deny, Principal={'AWS': '*'}, Action='s3:*', "
+            "Resource=[bucket ARN, bucket ARN + '/*'], "
+            "Condition={'Bool': {'aws:SecureTransport': 'false'}}.",
+            severity=high,
+            enforcement=mandatory,
+            types=BUCKET_POLICY_TYPES,
+            check=_check_tls_only,
+        ),
+        resource_policy(
+            name="s3-lifecycle-abort-multipart",
+            what="A lifecycle rule must abort incomplete multipart uploads (Fluent Bit "
+            "uploads in parts; a crashed upload otherwise stays billed forever).",
+            fix="add an Enabled rule with an empty filter and "
+            "abortIncompleteMultipartUpload.daysAfterInitiation between 1 and the limit.",
+            severity=Severity.LOW,
+            enforcement=EnforcementLevel.ADVISORY,
+            types=LIFECYCLE_TYPES,
+            check=_check_lifecycle,
+            config={
+                "maxDaysAfterInitiation": {
+                    "type": "integer",
+                    "default": 7,
+                    "description": "Longest accepted daysAfterInitiation.",
+                }
+            },
+        ),
+        stack_policy(
+            name="s3-object-lock",
+            what="Where the stack requires it, buckets must be created with object lock and "
+            "a default retention (WORM audit archive); any lock configuration must use an "
+            "allowed mode and retention.",
+            fix="create the bucket with objectLockEnabled=true and add an "
+            "aws.s3.BucketObjectLockConfiguration with rule.defaultRetention "
+            "(mode COMPLIANCE or GOVERNANCE, days >= minRetentionDays).",
+            severity=high,
+            enforcement=mandatory,
+            check=_check_object_lock,
+            config={
+                "requireObjectLock": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Every bucket must have object lock with default retention.",
+                },
+                "allowedModes": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": ["COMPLIANCE", "GOVERNANCE"]},
+                    "default": ["COMPLIANCE", "GOVERNANCE"],
+                    "description": "Accepted default retention modes.",
+                },
+                "minRetentionDays": {
+                    "type": "integer",
+                    "default": 1,
+                    "description": "Shortest accepted default retention, in days.",
+                },
+            },
+        ),
+        resource_policy(
+            name="s3-ownership-enforced",
+            what="Object ownership must be BucketOwnerEnforced (ACLs disabled).",
+            fix="set rule.objectOwnership='BucketOwnerEnforced' on the "
+            "aws.s3.BucketOwnershipControls.",
+            severity=Severity.MEDIUM,
+            enforcement=mandatory,
+            types=OWNERSHIP_TYPES,
+            check=_check_ownership,
+        ),
+    ]

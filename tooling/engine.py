@@ -1,0 +1,247 @@
+"""The offline engine: run the Pulumi program of a stack under mocks and record its graph.
+
+No Pulumi CLI, provider plugin or cloud account is involved. The mocks return the values
+the real providers compute (ARNs, names, the EKS cluster's OIDC outputs), deterministically,
+so two runs of the same tree record the same graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.settings import PROJECT
+from tooling.graph import RecordedResource, ResourceGraph
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+UNDECRYPTED_VALUE = "[secret]"
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class StackFileError(Exception):
+    """A stack file that is missing or not a Pulumi stack file."""
+
+
+def stack_names(root: Path = REPO_ROOT) -> list[str]:
+    return sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
+    )
+
+
+def load_stack_file(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:
+    """The flat config map the engine would pass (`ns:key` -> text), and its secret keys.
+
+    Secrets (`secure:` values) cannot be decrypted offline: they become a placeholder.
+    """
+    path = root / f"Pulumi.{stack}.yaml"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise StackFileError(f"{path.name}: no such stack file") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name}: not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise StackFileError(f"{path.name}: expected a mapping with a 'config:' mapping")
+    raw: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raw[full_key] = UNDECRYPTED_VALUE
+            secret_keys.append(full_key)
+        elif isinstance(value, str):
+            raw[full_key] = value
+        elif isinstance(value, bool):
+            raw[full_key] = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            raw[full_key] = str(value)
+        else:
+            raw[full_key] = json.dumps(value, sort_keys=True)
+    return raw, secret_keys
+
+
+def _stable_id(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:12]
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """What the providers would compute, for the resource types this program creates."""
+
+    def __init__(self, stack: str, region: str) -> None:
+        self.stack = stack
+        self.region = region
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        # A remote component (eks:index:Cluster) only has the outputs it declares.
+        state = dict(args.inputs) if args.custom else {}
+        rid = f"{args.name}-{_stable_id(self.stack, args.typ, args.name)}"
+        computed = self._computed(args.typ, args.name, state, rid)
+        state.update(computed)
+        return state.get("__id", rid), {k: v for k, v in state.items() if k != "__id"}
+
+    def _computed(self, typ: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+        region, account = self.region, ACCOUNT_ID
+        if typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{name}-{_stable_id(self.stack, name)}"
+            return {"__id": bucket, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+        if typ == "aws:kms/key:Key":
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{name}"))
+            return {
+                "__id": key_id,
+                "keyId": key_id,
+                "arn": f"arn:aws:kms:{region}:{account}:key/{key_id}",
+            }
+        if typ == "aws:iam/role:Role":
+            role = inputs.get("name") or rid
+            return {"__id": role, "name": role, "arn": f"arn:aws:iam::{account}:role/{role}"}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"__id": f"lt-{_stable_id(self.stack, name)}", "latestVersion": 1}
+        if typ == "eks:index:Cluster":
+            issuer = f"oidc.eks.{region}.amazonaws.com/id/{_stable_id(self.stack, name).upper()}"
+            return {
+                "kubeconfigJson": json.dumps(
+                    {"apiVersion": "v1", "kind": "Config", "clusters": []}
+                ),
+                "oidcProviderArn": f"arn:aws:iam::{account}:oidc-provider/{issuer}",
+                "oidcProviderUrl": f"https://{issuer}",
+                "oidcIssuer": issuer,
+            }
+        if typ.startswith("kubernetes:") and isinstance(inputs.get("metadata"), dict):
+            # The provider fills in metadata.name (auto-naming) and defaults the namespace.
+            metadata = dict(inputs["metadata"])
+            metadata.setdefault("name", f"{name}-{_stable_id(self.stack, name)[:8]}")
+            return {"metadata": metadata}
+        return {}
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        # The program makes no provider calls; a new one must get a mock here first.
+        raise NotImplementedError(f"the offline engine has no mock for the call {args.token}")
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that also keeps what the engine would see of each registration."""
+
+    def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks_)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == _STACK_TYPE:
+            self._record(request, urn, {}, {})
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        # Read the wire form directly instead of `rpc.deserialize_properties`: that would
+        # rebuild referenced resources on the monitor's thread (and its event loop).
+        inputs = _plain(json_format.MessageToDict(request.object))
+        resource_id, state = self.mocks.new_resource(
+            mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+        )
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        self._record(request, urn, inputs, state)
+        wire_state = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=resource_id or "", object=wire_state
+        )
+
+    def _record(
+        self, request: Any, urn: str, inputs: dict[str, Any], state: dict[str, Any]
+    ) -> None:
+        self.recorded.append(
+            RecordedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                dependencies=tuple(sorted(set(request.dependencies))),
+                provider=request.provider or None,
+                inputs=inputs,
+                outputs=_plain(state),
+            )
+        )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready data: secrets unwrapped, unknowns and resource references made readable."""
+    if isinstance(value, Mapping):
+        signature = value.get(rpc._special_sig_key)
+        if signature == rpc._special_secret_sig:
+            return _plain(value.get("value"))
+        if signature == rpc._special_resource_sig:
+            return {"urn": value.get("urn"), "id": value.get("id")}
+        if signature is not None:
+            return {k: _plain(v) for k, v in value.items() if k != rpc._special_sig_key}
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value == rpc.UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf numbers are doubles
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {type(value).__name__}>"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    program: Callable[[], None] | None = None,
+    secret_keys: list[str] | None = None,
+) -> ResourceGraph:
+    """Run `program` (default: the repo's `__main__.py`) as stack `stack`; return its graph."""
+    region = config.get("aws:region", "us-east-1")
+    monitor = RecordingMonitor(OfflineMocks(stack, region))
+    pulumi.runtime.set_all_config(dict(config), secret_keys or [])
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    settings.SETTINGS.rpc_manager.clear()
+    run = program or (lambda: runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__"))
+    outputs: dict[str, Any] = {}
+
+    def body() -> None:
+        run()
+        root = settings.get_root_resource()
+        exported = getattr(root, "outputs", {})
+        resolved: dict[str, Any] | None = _sync_await(
+            pulumi.Output.from_input(dict(exported)).future()
+        )
+        outputs.update(resolved or {})
+
+    _sync_await(run_pulumi_func(body))
+    return ResourceGraph(
+        stack=stack,
+        project=PROJECT,
+        resources=tuple(monitor.recorded),
+        stack_outputs=_plain(outputs),
+    )
+
+
+def run_stack(stack: str, root: Path = REPO_ROOT) -> ResourceGraph:
+    raw, secret_keys = load_stack_file(stack, root)
+    return run_program(stack, raw, secret_keys=secret_keys)

@@ -1,0 +1,90 @@
+"""`make plan`: the offline plan of a stack, written to build/<stack>/.
+
+    python -m tooling.plan --stack dev        # one stack
+    python -m tooling.plan --all              # every Pulumi.<stack>.yaml
+
+Exit codes: 0 planned, 1 a mandatory policy violation, 2 bad input (unknown stack,
+invalid config). Errors are one line each, never a traceback (use --debug for one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.config import ConfigError
+from tooling.artifacts import write_plan
+from tooling.engine import REPO_ROOT, StackFileError, run_stack, stack_names
+
+EXIT_OK, EXIT_POLICY, EXIT_INPUT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    stack: str
+    out_dir: Path
+    counts: dict[str, int]
+
+
+class PlanError(Exception):
+    """A plan that cannot be made, with the one-line reason shown to the user."""
+
+
+def plan_stack(stack: str, build_dir: Path, root: Path = REPO_ROOT) -> PlanResult:
+    known = stack_names(root)
+    if stack not in known:
+        raise PlanError(f"unknown stack {stack!r}; stacks: {', '.join(known)}")
+    try:
+        graph = run_stack(stack, root)
+    except (ConfigError, StackFileError) as error:
+        raise PlanError(str(error)) from None
+    out_dir = build_dir / stack
+    counts = write_plan(graph, out_dir)
+    return PlanResult(stack=stack, out_dir=out_dir, counts=counts)
+
+
+def summary(result: PlanResult) -> str:
+    c = result.counts
+    return (
+        f"{result.stack}: {c['resources']} resources, {c['manifests']} Kubernetes manifests, "
+        f"{c['documents']} policy documents, {c['configs']} daemon configs -> {result.out_dir}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__.splitlines()[0])
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--stack", default="dev", help="stack to plan (default: dev)")
+    which.add_argument("--all", action="store_true", help="plan every stack")
+    parser.add_argument("--build-dir", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = parser.parse_args(argv)
+    stacks = stack_names() if args.all else [args.stack]
+    worst = EXIT_OK
+    for stack in stacks:
+        try:
+            result = plan_stack(stack, args.build_dir)
+        except PlanError as error:
+            print(f"plan {stack}: {error}", file=sys.stderr)
+            worst = max(worst, EXIT_INPUT)
+            continue
+        except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+            if args.debug:
+                traceback.print_exc()
+            print(f"plan {stack}: failed: {_one_line(error)} (rerun with --debug)", file=sys.stderr)
+            worst = max(worst, EXIT_INPUT)
+            continue
+        print(summary(result))
+    return worst
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
