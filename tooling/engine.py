@@ -52,6 +52,9 @@ def load_stack_file(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str],
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise StackFileError(f"{path.name}: no such stack file") from None
+    except yaml.MarkedYAMLError as error:
+        where = f" at line {error.problem_mark.line + 1}" if error.problem_mark else ""
+        raise StackFileError(f"{path.name}: not valid YAML{where}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path.name}: not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):

@@ -60,13 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--stack", default="dev", help="stack to plan (default: dev)")
     which.add_argument("--all", action="store_true", help="plan every stack")
     parser.add_argument("--build-dir", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument(
+        "--stacks-dir", type=Path, default=REPO_ROOT, help="where Pulumi.<stack>.yaml live"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
-    stacks = stack_names() if args.all else [args.stack]
+    stacks = stack_names(args.stacks_dir) if args.all else [args.stack]
     worst = EXIT_OK
     for stack in stacks:
         try:
-            result = plan_stack(stack, args.build_dir)
+            result = plan_stack(stack, args.build_dir, args.stacks_dir)
         except PlanError as error:
             print(f"plan {stack}: {error}", file=sys.stderr)
             worst = max(worst, EXIT_INPUT)

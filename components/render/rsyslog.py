@@ -40,6 +40,10 @@ _BLOCK_WHEN_FULL_MS = 2**31 - 1
 # Severity 8 is below every real severity (0-7): nothing is discarded near full.
 _DISCARD_NOTHING = 8
 _QUEUE_FILE_SIZE = "16m"
+# Messages the forwarding action takes per transaction. When a connection breaks
+# mid-batch, plain TCP cannot tell what the agent got, so rsyslog sends the batch again:
+# at most this many duplicates (+1 for ResendLastMSGOnReconnect) per connection break.
+FORWARD_BATCH_SIZE = 128
 # UDP cannot push back; a larger socket buffer absorbs bursts (rsyslog runs as root
 # and can exceed net.core.rmem_max with SO_RCVBUFFORCE).
 _UDP_RCVBUF = "4m"
@@ -339,6 +343,7 @@ def _forward_action(settings: NodeSyslogSettings, host: str, port: int) -> dict[
         "queue.saveOnShutdown": True,
         "queue.checkpointInterval": settings.queue_checkpoint_interval,
         "queue.syncQueueFiles": settings.queue_sync_files,
+        "queue.dequeueBatchSize": FORWARD_BATCH_SIZE,
         "queue.discardSeverity": _DISCARD_NOTHING,
         "queue.timeoutEnqueue": _BLOCK_WHEN_FULL_MS,
         "action.resumeRetryCount": -1,

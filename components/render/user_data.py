@@ -1,0 +1,117 @@
+"""EC2 user data for EKS Amazon Linux 2023 nodes: a MIME multipart/mixed document.
+
+nodeadm reads the `application/node.eks.aws` parts (NodeConfig) and cloud-init runs the
+`text/x-shellscript` parts; managed node groups require the multipart form because EKS
+merges its own parts in. Built with the stdlib `email` package. Pure: no Pulumi imports.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from pathlib import PurePosixPath
+
+from components.render.rsyslog import (
+    DROPIN_PATH,
+    MAIN_CONF_PATH,
+    NodeSyslogSettings,
+    render_main_conf,
+)
+
+# EC2 refuses user data above 16 KiB (counted before base64 encoding).
+MAX_USER_DATA_BYTES = 16 * 1024
+NODE_CONFIG = "application/node.eks.aws"
+SHELL_SCRIPT = "text/x-shellscript"
+_DNF_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class UserDataPart:
+    content_type: str
+    content: str
+
+    def __post_init__(self) -> None:
+        maintype, _, subtype = self.content_type.partition("/")
+        if not maintype or not subtype or any(c.isspace() or c == ";" for c in self.content_type):
+            raise ValueError(f"user data part content type {self.content_type!r} is not 'type/subtype'")
+        if not self.content.isascii():
+            # Parts are sent 7bit, unencoded: nodeadm and cloud-init read them as they are.
+            raise ValueError(f"user data part {self.content_type} must be ASCII text")
+
+
+def render_user_data(parts: Sequence[UserDataPart]) -> str:
+    """The multipart/mixed document, parts in order, with a boundary derived from the
+    content (stable across runs, so a preview shows no spurious user-data diff)."""
+    if not parts:
+        raise ValueError("user data needs at least one part")
+    digest = hashlib.sha256("\0".join(p.content_type + "\0" + p.content for p in parts).encode())
+    boundary = f"==container-audit-log-{digest.hexdigest()[:20]}=="
+    if any(boundary in part.content for part in parts):
+        raise ValueError("a user data part contains the MIME boundary")
+    document = MIMEMultipart("mixed", boundary=boundary)
+    for part in parts:
+        maintype, _, subtype = part.content_type.partition("/")
+        params = {"charset": "us-ascii"} if maintype == "text" else {}
+        mime_part = MIMENonMultipart(maintype, subtype, **params)
+        mime_part.set_payload(part.content)
+        mime_part["Content-Transfer-Encoding"] = "7bit"
+        document.attach(mime_part)
+    text = document.as_string()
+    if len(text.encode()) > MAX_USER_DATA_BYTES:
+        raise ValueError(
+            f"user data is {len(text.encode())} bytes; EC2 accepts at most {MAX_USER_DATA_BYTES}"
+        )
+    return text
+
+
+def rsyslog_install_part(dropin_text: str, settings: NodeSyslogSettings) -> UserDataPart:
+    """A shell part that installs rsyslog on AL2023 and runs exactly the rendered config.
+
+    Config files travel base64-encoded, so no quoting or heredoc terminator in them can
+    break the script; each is written to a temp file and renamed into place. The main
+    config is replaced (see `render_main_conf`); the distribution's copy is kept aside.
+    """
+    main_text = render_main_conf(settings, dropin_path=DROPIN_PATH)
+    directories = [settings.work_directory, settings.spool_directory]
+    if settings.local_copy.enabled:
+        directories.append(str(PurePosixPath(settings.local_copy.path).parent))
+    lines = [
+        "#!/bin/bash",
+        "# container-audit-log: node syslog (rsyslog) forwarding to the audit agent.",
+        "set -euo pipefail",
+        "",
+        "write_file() {  # write_file PATH MODE BASE64",
+        '  local tmp; tmp="$(mktemp "$1.XXXXXX")"',
+        '  printf \'%s\' "$3" | base64 --decode > "$tmp"',
+        '  chmod "$2" "$tmp"',
+        '  mv -f "$tmp" "$1"',
+        "}",
+        "",
+        f"for attempt in $(seq 1 {_DNF_ATTEMPTS}); do",
+        "  dnf install -y rsyslog && break",
+        '  echo "dnf install rsyslog failed (attempt $attempt)" >&2; sleep 10',
+        "done",
+        "rpm -q rsyslog",
+        "install -d -m 0700 -o root -g root " + " ".join(shlex.quote(d) for d in directories),
+        f"install -d -m 0755 {shlex.quote(str(PurePosixPath(DROPIN_PATH).parent))}",
+        f"if [ -f {MAIN_CONF_PATH} ] && [ ! -e {MAIN_CONF_PATH}.dist ]; then",
+        f"  cp -p {MAIN_CONF_PATH} {MAIN_CONF_PATH}.dist",
+        "fi",
+        _write_file(DROPIN_PATH, dropin_text),
+        _write_file(MAIN_CONF_PATH, main_text),
+        f"rsyslogd -N1 -f {MAIN_CONF_PATH}",
+        "systemctl enable rsyslog",
+        "systemctl restart rsyslog",
+        "",
+    ]
+    return UserDataPart(SHELL_SCRIPT, "\n".join(lines))
+
+
+def _write_file(path: str, text: str) -> str:
+    encoded = base64.b64encode(text.encode()).decode("ascii")
+    return f"write_file {shlex.quote(path)} 0644 {shlex.quote(encoded)}"

@@ -1,0 +1,350 @@
+"""Each route type: the Fluent Bit output it renders and the combinations it rejects."""
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from components.render.fluent_bit_routes import (
+    CloudWatchLogsRoute,
+    ForwardRoute,
+    LokiRoute,
+    OpenSearchRoute,
+    RenderError,
+    Route,
+    RouteDefaults,
+    S3Route,
+    StdoutRoute,
+    parse_duration,
+    parse_size,
+)
+
+DEFAULTS = RouteDefaults(s3_store_base="/var/fluent-bit/s3", total_limit_size="2G")
+ROUTE = TypeAdapter(Route)
+
+
+def s3(**overrides: Any) -> S3Route:
+    data: dict[str, Any] = {"type": "s3", "name": "archive", "bucket": "audit-archive-1"}
+    data["region"] = "eu-west-1"
+    data.update(overrides)
+    return S3Route.model_validate(data)
+
+
+def fluent_bit_key(key_format: str, tag: str, uuid: str, when: datetime) -> str:
+    """An object key the way out_s3 builds it: $TAG, $UUID, strftime (UTC), minus the '/'."""
+    return when.strftime(key_format.replace("$TAG", tag).replace("$UUID", uuid)).lstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("64k", 64_000),
+        ("30M", 30_000_000),
+        ("1G", 10**9),
+        ("5242880", 5_242_880),
+        ("1.5MB", 1_500_000),
+    ],
+)
+def test_sizes_are_decimal_like_fluent_bit(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5 MiB", "1MiB", "", "M", "-1M"])
+def test_sizes_fluent_bit_rejects_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="not a Fluent Bit size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("10m", 600), ("30s", 30), ("1h", 3600), ("60", 60)]
+)
+def test_durations(text: str, expected: int) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_s3_output_has_the_archive_settings() -> None:
+    out = s3(uploadTimeout="5m", storeDirLimitSize="2G").output(DEFAULTS)
+    assert out["name"] == "s3"
+    assert out["alias"] == "archive"
+    assert out["match"] == "audit.*"
+    assert out["bucket"] == "audit-archive-1"
+    assert out["region"] == "eu-west-1"
+    assert out["compression"] == "gzip"
+    assert out["upload_timeout"] == "5m"
+    assert out["store_dir"] == "/var/fluent-bit/s3/archive"
+    assert out["store_dir_limit_size"] == "2G"
+    assert out["retry_limit"] == "no_limits"
+    assert out["use_put_object"] == "off"
+    assert out["send_content_md5"] == "on"
+    assert (out["format"], out["json_date_key"], out["json_date_format"]) == (
+        "json_lines",
+        "date",
+        "iso8601",
+    )
+    assert parse_size(str(out["upload_chunk_size"])) >= 30_000_000
+    assert parse_size(str(out["total_file_size"])) >= 2 * parse_size(str(out["upload_chunk_size"]))
+
+
+def test_s3_never_sets_role_arn_nor_the_engine_storage_limit() -> None:
+    out = s3().output(DEFAULTS)
+    assert "role_arn" not in out
+    assert "storage.total_limit_size" not in out  # S3 warns: use store_dir_limit_size
+
+
+def test_s3_key_is_partitioned_by_hour_and_unique_per_upload() -> None:
+    key_format = str(s3(keyPrefix="audit/prod").output(DEFAULTS)["s3_key_format"])
+    assert key_format.startswith("/audit/prod/$TAG/")
+    assert "$UUID" in key_format
+    assert re.search(r"%Y/%m/%d/%H/", key_format)
+    assert key_format.endswith(".jsonl.gz")
+
+
+def test_s3_layout_parses_the_keys_fluent_bit_writes() -> None:
+    route = s3(keyPrefix="audit/prod")
+    when = datetime(2025, 3, 9, 7, 5, 42, tzinfo=UTC)
+    key = fluent_bit_key(route.layout.key_format, "audit.syslog", "Ab3dE6g8", when)
+    parsed = route.layout.parse_key(key)
+    assert parsed == {
+        "tag": "audit.syslog",
+        "year": "2025",
+        "month": "03",
+        "day": "09",
+        "hour": "07",
+        "minute": "05",
+        "second": "42",
+        "uuid": "Ab3dE6g8",
+    }
+    assert key.startswith(route.layout.hour_prefix("audit.syslog", when))
+    assert route.layout.parse_key("other/" + key) is None
+
+
+def test_s3_layout_hour_prefix_is_in_utc() -> None:
+    local = datetime(2025, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert s3().layout.hour_prefix("audit.syslog", local) == (
+        "container-audit/audit.syslog/2024/12/31/23/"
+    )
+
+
+def test_s3_layout_describes_the_record_format() -> None:
+    layout = s3().layout
+    assert (layout.record_format, layout.date_key, layout.date_format) == (
+        "json_lines",
+        "date",
+        "iso8601",
+    )
+    assert layout.compression == "gzip"
+    assert (
+        s3(compression="none", uploadChunkSize="10M", totalFileSize="20M").layout.compression
+        is None
+    )
+
+
+def test_s3_endpoint_is_passed_for_s3_compatible_stores() -> None:
+    out = s3(endpoint="http://127.0.0.1:9000").output(DEFAULTS)
+    assert out["endpoint"] == "http://127.0.0.1:9000"
+
+
+def test_s3_without_bucket_fails_to_render_with_the_route_name() -> None:
+    route = S3Route.model_validate({"type": "s3", "name": "archive", "region": "eu-west-1"})
+    with pytest.raises(RenderError, match=r"route 'archive': bucket=None"):
+        route.output(DEFAULTS)
+
+
+def test_s3_resolved_fills_only_what_is_missing_and_validates() -> None:
+    unset = S3Route.model_validate({"type": "s3", "name": "archive"})
+    resolved = unset.resolved("stack-bucket-1", "us-east-2")
+    assert (resolved.bucket, resolved.region) == ("stack-bucket-1", "us-east-2")
+    assert s3().resolved("stack-bucket-1", "us-east-2").bucket == "audit-archive-1"
+    with pytest.raises(ValidationError, match="bucket"):
+        unset.resolved("Not_A_Bucket", "us-east-2")
+
+
+def test_s3_gzip_chunk_below_30m_is_rejected_with_numbers() -> None:
+    with pytest.raises(ValidationError, match=r"uploadChunkSize 29M \(29000000 bytes\).*30M"):
+        s3(uploadChunkSize="29M", totalFileSize="100M")
+
+
+def test_s3_total_below_twice_the_chunk_is_rejected_with_numbers() -> None:
+    with pytest.raises(
+        ValidationError, match=r"totalFileSize 59M \(59000000 bytes\).*uploadChunkSize 30M"
+    ):
+        s3(uploadChunkSize="30M", totalFileSize="59M")
+
+
+def test_s3_uncompressed_chunk_below_the_multipart_minimum_is_rejected() -> None:
+    with pytest.raises(ValidationError, match=r"uploadChunkSize 5M \(5000000 bytes\)"):
+        s3(compression="none", uploadChunkSize="5M", totalFileSize="20M")
+
+
+def test_s3_put_object_is_bounded_to_50m() -> None:
+    assert (
+        s3(usePutObject=True, uploadChunkSize="10M", totalFileSize="40M").output(DEFAULTS)[
+            "use_put_object"
+        ]
+        == "on"
+    )
+    with pytest.raises(ValidationError, match=r"totalFileSize 60M \(60000000 bytes\)"):
+        s3(usePutObject=True, uploadChunkSize="30M", totalFileSize="60M")
+
+
+def test_s3_store_dir_limit_must_hold_a_chunk() -> None:
+    with pytest.raises(ValidationError, match=r"storeDirLimitSize 10M"):
+        s3(storeDirLimitSize="10M")
+
+
+def test_s3_upload_timeout_below_a_minute_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="uploadTimeout 30s"):
+        s3(uploadTimeout="30s")
+
+
+def test_s3_plain_http_endpoint_is_refused_outside_dev() -> None:
+    route = s3(endpoint="http://minio.local:9000")
+    assert route.check_environment("local") == []
+    assert "plain http" in route.check_environment("prod")[0]
+
+
+def test_opensearch_output_uses_tls_and_sigv4() -> None:
+    route = OpenSearchRoute.model_validate(
+        {
+            "type": "opensearch",
+            "name": "search",
+            "host": "vpc-audit.eu-west-1.es.amazonaws.com",
+            "awsAuth": True,
+            "awsRegion": "eu-west-1",
+        }
+    )
+    out = route.output(DEFAULTS)
+    assert out["name"] == "opensearch"
+    assert out["port"] == "443"
+    assert (out["tls"], out["tls.verify"], out["tls.verify_hostname"]) == ("on", "on", "on")
+    assert (out["aws_auth"], out["aws_region"]) == ("on", "eu-west-1")
+    assert out["suppress_type_name"] == "on"
+    assert out["retry_limit"] == "10"
+    assert out["storage.total_limit_size"] == "2G"
+
+
+def test_opensearch_password_comes_from_a_secret_env_var() -> None:
+    route = OpenSearchRoute.model_validate(
+        {
+            "type": "opensearch",
+            "name": "search",
+            "host": "search.example.com",
+            "httpUser": "writer",
+            "httpPasswordSecret": {"name": "search-creds", "key": "password"},
+        }
+    )
+    out = route.output(DEFAULTS)
+    env_reference = "${FLB_SEARCH_HTTP_PASSWORD}"
+    assert out["http_passwd"] == env_reference
+    assert route.secret_env()["FLB_SEARCH_HTTP_PASSWORD"].key == "password"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"awsAuth": True}, "awsAuth is true but awsRegion"),
+        ({"awsAuth": True, "awsRegion": "eu-west-1", "tls": False}, "awsAuth needs tls"),
+        ({"httpUser": "writer"}, "httpUser and httpPasswordSecret"),
+    ],
+)
+def test_opensearch_inconsistent_auth_is_rejected(extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        OpenSearchRoute.model_validate(
+            {"type": "opensearch", "name": "search", "host": "search.example.com", **extra}
+        )
+
+
+def test_cloudwatch_output_has_one_stream_per_node_and_does_not_create_groups() -> None:
+    route = CloudWatchLogsRoute.model_validate(
+        {"type": "cloudwatch_logs", "name": "cw", "region": "us-east-1", "logGroupName": "/audit"}
+    )
+    out = route.output(DEFAULTS)
+    assert out["name"] == "cloudwatch_logs"
+    assert out["log_group_name"] == "/audit"
+    assert out["log_stream_prefix"] == "audit-${NODE_NAME}."
+    assert out["auto_create_group"] == "off"
+
+
+def test_cloudwatch_retention_without_auto_create_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="logRetentionDays=30"):
+        CloudWatchLogsRoute.model_validate(
+            {
+                "type": "cloudwatch_logs",
+                "name": "cw",
+                "region": "us-east-1",
+                "logGroupName": "/audit",
+                "logRetentionDays": 30,
+            }
+        )
+
+
+def test_loki_output_labels_and_tls() -> None:
+    route = LokiRoute.model_validate(
+        {"type": "loki", "name": "loki", "host": "loki.example.com", "labels": {"team": "sec"}}
+    )
+    out = route.output(DEFAULTS)
+    assert out["labels"] == "team=sec"
+    assert out["label_keys"] == "$cluster, $environment"
+    assert out["tls"] == "on"
+    assert out["port"] == "3100"
+
+
+def test_loki_label_with_spaces_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="label 'team'='a b'"):
+        LokiRoute.model_validate(
+            {"type": "loki", "name": "loki", "host": "loki", "labels": {"team": "a b"}}
+        )
+
+
+def test_forward_shared_key_is_read_from_the_environment_never_inline() -> None:
+    route = ForwardRoute.model_validate(
+        {
+            "type": "forward",
+            "name": "aggregator",
+            "host": "agg.example.com",
+            "sharedKeySecret": {"name": "forward-key", "key": "shared"},
+        }
+    )
+    out = route.output(DEFAULTS)
+    assert out["shared_key"] == "${FLB_AGGREGATOR_SHARED_KEY}"
+    assert out["self_hostname"] == "${NODE_NAME}"
+    assert out["require_ack_response"] == "on"
+    assert out["tls"] == "on"
+    assert route.secret_env()["FLB_AGGREGATOR_SHARED_KEY"].name == "forward-key"
+
+
+def test_forward_shared_key_value_is_not_a_config_field() -> None:
+    with pytest.raises(ValidationError, match="sharedKey"):
+        ForwardRoute.model_validate(
+            {"type": "forward", "name": "agg", "host": "agg", "sharedKey": "s3cret"}
+        )
+
+
+def test_tls_off_is_refused_in_staging_and_prod() -> None:
+    route = ForwardRoute.model_validate(
+        {"type": "forward", "name": "agg", "host": "a", "tls": False}
+    )
+    assert route.output(DEFAULTS)["tls"] == "off"
+    assert route.check_environment("dev") == []
+    assert "tls is false" in route.check_environment("staging")[0]
+
+
+def test_stdout_is_json_lines_and_refused_in_prod() -> None:
+    route = StdoutRoute(name="console")
+    assert route.output(DEFAULTS)["format"] == "json_lines"
+    assert "not allowed in prod" in route.check_environment("prod")[0]
+    assert route.check_environment("dev") == []
+
+
+def test_route_type_selects_the_class() -> None:
+    assert isinstance(ROUTE.validate_python({"type": "stdout", "name": "console"}), StdoutRoute)
+    with pytest.raises(ValidationError, match="kafka"):
+        ROUTE.validate_python({"type": "kafka", "name": "k"})
+
+
+@pytest.mark.parametrize("name", ["Archive", "-archive", "archive_1", "a" * 41])
+def test_route_names_are_dns_like(name: str) -> None:
+    with pytest.raises(ValidationError, match="name"):
+        StdoutRoute(name=name)

@@ -1,0 +1,276 @@
+"""Rendered configs against the real Fluent Bit 5.1.1 schema (and the binary when present)."""
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.render.fluent_bit import (
+    AgentSettings,
+    PipelineContext,
+    render_fluent_bit_config,
+    to_yaml,
+)
+from tooling.fluent_bit_schema import (
+    check_config,
+    default_schema_path,
+    dry_run,
+    fluent_bit_binary,
+    load_schema,
+    value_problem,
+)
+
+BUCKET = {"bucket": "audit-archive-1", "region": "eu-west-1"}
+SECRET = {"name": "route-creds", "key": "value"}
+REPRESENTATIVE: dict[str, tuple[dict[str, Any], PipelineContext]] = {
+    "dev-s3-stdout": (
+        {
+            "routes": [
+                {"type": "s3", "name": "archive", "uploadTimeout": "1m", **BUCKET},
+                {"type": "stdout", "name": "console"},
+            ],
+            "logLevel": "debug",
+        },
+        PipelineContext(cluster_name="dev", environment="dev"),
+    ),
+    "prod-s3-opensearch": (
+        {
+            "routes": [
+                {"type": "s3", "name": "archive", "storageClass": "STANDARD_IA", **BUCKET},
+                {
+                    "type": "opensearch",
+                    "name": "search",
+                    "host": "vpc-audit.eu-west-1.es.amazonaws.com",
+                    "awsAuth": True,
+                    "awsRegion": "eu-west-1",
+                },
+            ],
+            "storage": {"sync": "full"},
+            "grep": [{"action": "exclude", "key": "ident", "regex": "^healthcheck$"}],
+        },
+        PipelineContext(cluster_name="prod-eu", environment="prod"),
+    ),
+    "local-s3-endpoint": (
+        {
+            "routes": [
+                {
+                    "type": "s3",
+                    "name": "archive",
+                    "endpoint": "http://127.0.0.1:9000",
+                    "usePutObject": True,
+                    "uploadChunkSize": "5242880",
+                    "totalFileSize": "20M",
+                    **BUCKET,
+                }
+            ],
+            "syslogFormat": "rfc3164",
+        },
+        PipelineContext(cluster_name="kind", environment="local"),
+    ),
+    "all-route-types": (
+        {
+            "routes": [
+                {"type": "s3", "name": "archive", **BUCKET},
+                {
+                    "type": "s3",
+                    "name": "plain",
+                    "compression": "none",
+                    "uploadChunkSize": "10M",
+                    "totalFileSize": "20M",
+                    "keyPrefix": "plain",
+                    **BUCKET,
+                },
+                {
+                    "type": "opensearch",
+                    "name": "search",
+                    "host": "search.example.com",
+                    "httpUser": "writer",
+                    "httpPasswordSecret": SECRET,
+                },
+                {
+                    "type": "cloudwatch_logs",
+                    "name": "cw",
+                    "region": "eu-west-1",
+                    "logGroupName": "/audit/containers",
+                    "autoCreateGroup": True,
+                    "logRetentionDays": 90,
+                },
+                {
+                    "type": "loki",
+                    "name": "loki",
+                    "host": "loki.example.com",
+                    "tenantId": "sec",
+                    "httpUser": "writer",
+                    "httpPasswordSecret": SECRET,
+                },
+                {
+                    "type": "forward",
+                    "name": "aggregator",
+                    "host": "agg.example.com",
+                    "sharedKeySecret": SECRET,
+                },
+                {"type": "stdout", "name": "console", "retryLimit": 1},
+            ],
+            "grep": [
+                {"action": "include", "key": "message", "regex": "exec|shell"},
+                {"action": "exclude", "key": "$host", "regex": "^test-"},
+            ],
+        },
+        PipelineContext(cluster_name="staging", environment="dev"),
+    ),
+}
+# What the DaemonSet sets from the downward API and Secrets, for a dry run.
+DRY_RUN_ENV = {
+    "NODE_NAME": "node-1",
+    "HOST_IP": "127.0.0.1",
+    "FLB_SEARCH_HTTP_PASSWORD": "x",
+    "FLB_LOKI_HTTP_PASSWORD": "x",
+    "FLB_AGGREGATOR_SHARED_KEY": "x",
+}
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    return load_schema()
+
+
+def rendered(name: str) -> dict[str, Any]:
+    data, context = REPRESENTATIVE[name]
+    return render_fluent_bit_config(AgentSettings.model_validate(data), context)
+
+
+def test_schema_is_the_pinned_version(schema: dict[str, Any]) -> None:
+    assert schema["fluent-bit"]["version"] == "5.1.1"
+
+
+@pytest.mark.parametrize("name", sorted(REPRESENTATIVE))
+def test_rendered_config_fits_the_schema(name: str, schema: dict[str, Any], tmp_path: Path) -> None:
+    config = rendered(name)
+    assert check_config(config, schema) == []
+    if fluent_bit_binary() is not None:
+        path = tmp_path / "fluent-bit.yaml"
+        path.write_text(to_yaml(config), encoding="utf-8")
+        result = dry_run(path, env=DRY_RUN_ENV)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unknown_property_is_reported(schema: dict[str, Any]) -> None:
+    config = rendered("dev-s3-stdout")
+    config["pipeline"]["outputs"][0]["storage_total_limit"] = "1G"
+    assert check_config(config, schema) == [
+        "outputs[0] (s3): unknown property 'storage_total_limit' for plugin 's3'"
+    ]
+
+
+def test_role_arn_exists_for_s3_so_only_the_renderer_keeps_it_out(
+    schema: dict[str, Any],
+) -> None:
+    config = rendered("dev-s3-stdout")
+    config["pipeline"]["outputs"][0]["role_arn"] = "arn:aws:iam::123456789012:role/x"
+    assert check_config(config, schema) == []
+
+
+def test_unknown_plugin_is_reported(schema: dict[str, Any]) -> None:
+    config = rendered("dev-s3-stdout")
+    config["pipeline"]["outputs"].append({"name": "kafka", "match": "*"})
+    assert check_config(config, schema) == ["outputs[2] (kafka): unknown output plugin 'kafka'"]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "problem"),
+    [
+        ("inputs", "port", "fifty", "'fifty' is not a valid integer"),
+        ("inputs", "buffer_max_size", "1 MiB", "'1 MiB' is not a valid size"),
+        ("outputs", "use_put_object", "maybe", "'maybe' is not a boolean"),
+        ("outputs", "upload_timeout", "ten minutes", "'ten minutes' is not a valid time"),
+        ("outputs", "workers", "two", "'two' is not a valid integer"),
+        ("filters", "record", "lonely", "'lonely' needs at least 2 space-separated values"),
+    ],
+)
+def test_wrongly_typed_value_is_reported(
+    schema: dict[str, Any], section: str, key: str, value: str, problem: str
+) -> None:
+    config = rendered("dev-s3-stdout")
+    config["pipeline"][section][0][key] = value
+    (reported,) = check_config(config, schema)
+    assert f"property {key!r} value {problem}" in reported
+
+
+def test_property_names_are_case_insensitive(schema: dict[str, Any]) -> None:
+    config = rendered("dev-s3-stdout")
+    config["pipeline"]["outputs"][0]["Upload_Timeout"] = "5m"
+    config["pipeline"]["filters"].append({"name": "modify", "match": "*", "set": "a b"})
+    assert check_config(config, schema) == []
+
+
+def test_service_keys_are_checked_against_the_5_1_list(schema: dict[str, Any]) -> None:
+    config = rendered("dev-s3-stdout")
+    config["service"]["http_listener"] = "0.0.0.0"
+    config["service"]["flush.adaptive.min"] = "1"
+    assert check_config(config, schema) == ["service: unknown key 'http_listener'"]
+
+
+def test_missing_parser_and_bad_parser_keys_are_reported(schema: dict[str, Any]) -> None:
+    config = rendered("dev-s3-stdout")
+    config["parsers"][0]["timekey"] = "time"
+    config["pipeline"]["inputs"][0]["parser"] = "docker"
+    problems = check_config(config, schema)
+    assert "parsers[0] (syslog-rfc5424): unknown key 'timekey'" in problems
+    assert "parser not defined: docker (input syslog, key parser)" in problems
+
+
+def test_unknown_sections_are_reported(schema: dict[str, Any]) -> None:
+    config = copy.deepcopy(rendered("dev-s3-stdout"))
+    config["outputs"] = []
+    config["pipeline"]["processors"] = []
+    assert check_config(config, schema) == [
+        "unknown top-level section 'outputs'",
+        "pipeline: unknown section 'processors'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("prop_type", "value", "fits"),
+    [
+        ("boolean", "On", True),
+        ("boolean", True, True),
+        ("integer", "-1", True),
+        ("integer", 3, True),
+        ("size", "512KB", True),
+        ("size", "5Mi", False),
+        ("time", "6D", True),
+        ("double", "0.8", True),
+        ("string", "anything at all", True),
+        ("integer", "${PORT}", True),
+        ("space delimited strings (minimum 2)", ["a b", "c d"], True),
+        ("space delimited strings (minimum 2)", ["a b", "c"], False),
+        ("deprecated", "x", False),
+    ],
+)
+def test_value_types(prop_type: str, value: Any, fits: bool) -> None:
+    assert (value_problem(prop_type, value) is None) is fits
+
+
+def test_schema_path_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    custom = tmp_path / "schema.json"
+    custom.write_text(json.dumps({"fluent-bit": {"version": "test"}}), encoding="utf-8")
+    monkeypatch.setenv("FLUENT_BIT_SCHEMA", str(custom))
+    assert default_schema_path() == custom
+    if fluent_bit_binary() is None:
+        assert load_schema()["fluent-bit"]["version"] == "test"
+    monkeypatch.delenv("FLUENT_BIT_SCHEMA")
+    assert default_schema_path().parts[-3:] == ("shared", "fluent-bit", "schema-5.1.1.json")
+
+
+def test_dry_run_needs_the_binary(tmp_path: Path) -> None:
+    path = tmp_path / "fluent-bit.yaml"
+    path.write_text(to_yaml(rendered("dev-s3-stdout")), encoding="utf-8")
+    if fluent_bit_binary() is None:
+        with pytest.raises(FileNotFoundError):
+            dry_run(path)
+    else:
+        assert dry_run(path, env=DRY_RUN_ENV).returncode == 0
