@@ -5,7 +5,9 @@ import pulumi
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
 from components.config import from_pulumi
+from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from components.render.fluent_bit import PipelineContext
 from components.render.iam import audit_writer_policy
 
 cfg = from_pulumi()
@@ -30,8 +32,8 @@ if cluster.oidc_provider_arn is not None and cluster.oidc_provider_url is not No
     agent_role = ServiceAccountRole(
         "fluent-bit",
         ServiceAccountRoleArgs(
-            namespace=cfg.agent_namespace,
-            service_account=cfg.agent_service_account,
+            namespace=cfg.agent.namespace,
+            service_account=cfg.agent.service_account,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_provider_url=cluster.oidc_provider_url,
             policy=pulumi.Output.all(archive.bucket_arn, archive.kms_key_arn).apply(
@@ -41,6 +43,19 @@ if cluster.oidc_provider_arn is not None and cluster.oidc_provider_url is not No
         ),
     )
 
+agent = FluentBitDaemonSet(
+    "fluent-bit",
+    FluentBitDaemonSetArgs(
+        settings=cfg.agent,
+        context=PipelineContext(cluster_name=cfg.cluster.name, environment=cfg.environment),
+        region=cfg.region,
+        audit_bucket=archive.bucket_name,
+        log_prefix=cfg.log_prefix,
+        provider=cluster.provider,
+        role_arn=agent_role.role_arn if agent_role else None,
+    ),
+)
+
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("bucketName", archive.bucket_name)
 pulumi.export("bucketArn", archive.bucket_arn)
@@ -48,3 +63,5 @@ pulumi.export("kmsKeyArn", archive.kms_key_arn)
 pulumi.export("logPrefix", archive.log_prefix)
 pulumi.export("region", cfg.region)
 pulumi.export("agentRoleArn", agent_role.role_arn if agent_role else None)
+pulumi.export("agentNamespace", agent.namespace)
+pulumi.export("agentConfigChecksum", agent.config_checksum)

@@ -16,8 +16,10 @@ import pulumi
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from components.render.fluent_bit import AgentSettings, Environment
+from components.render.fluent_bit_routes import S3Route
 from components.render.model import CamelModel
-from components.settings import PROJECT, BucketSettings, ClusterSettings, check_dns_label
+from components.settings import PROJECT, BucketSettings, ClusterSettings
 
 STACKS = ("dev", "staging", "prod", "local")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
@@ -30,7 +32,7 @@ class ConfigError(pulumi.RunError):
 class StackConfig(CamelModel):
     """Everything a stack can set under the `container-audit-log:` namespace."""
 
-    environment: str
+    environment: Environment
     region: str
     cluster: ClusterSettings
     bucket: BucketSettings = BucketSettings()
@@ -38,15 +40,9 @@ class StackConfig(CamelModel):
     tags: dict[str, str] = Field(default_factory=dict)
     # Secret: the kubeconfig of an existing cluster (`pulumi config set --secret kubeconfig`).
     kubeconfig: str | None = Field(default=None, repr=False)
-
-    # Until the agent section lands these are fixed; they name the IRSA subject.
-    agent_namespace: str = "audit-logging"
-    agent_service_account: str = "fluent-bit"
-
-    @field_validator("environment")
-    @classmethod
-    def _valid_environment(cls, value: str) -> str:
-        return check_dns_label(value, "environment")
+    agent: AgentSettings = Field(
+        default_factory=lambda: AgentSettings(routes=[S3Route(name="audit-archive")])
+    )
 
     @field_validator("region")
     @classmethod

@@ -27,8 +27,9 @@ LOOPBACK = "127.0.0.1"
 Framing = Literal["newline", "octet-counting"]
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
-               interval: float = 0.05) -> None:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -116,8 +117,9 @@ class NodeLayout:
 
 def validate_config(conf: Path) -> subprocess.CompletedProcess[str]:
     """`rsyslogd -N1`: parse and check the whole config, as the node does before start."""
-    return subprocess.run([RSYSLOGD, "-N1", "-f", str(conf)], capture_output=True, text=True,
-                          timeout=30, check=False)
+    return subprocess.run(
+        [RSYSLOGD, "-N1", "-f", str(conf)], capture_output=True, text=True, timeout=30, check=False
+    )
 
 
 class RsyslogDaemon:
@@ -134,7 +136,9 @@ class RsyslogDaemon:
         self._log = self.layout.log.open("ab")
         self._proc = subprocess.Popen(
             [RSYSLOGD, "-n", "-f", str(self.layout.main_conf), "-i", str(self.layout.pidfile)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
 
     def wait_listening(self, port: int, timeout: float = 10.0) -> None:
@@ -213,8 +217,7 @@ class TcpSink:
         listener.listen(16)
         listener.settimeout(0.1)
         self._listener, self._running = listener, True
-        self._acceptor = threading.Thread(target=self._accept_loop, args=(listener,),
-                                          daemon=True)
+        self._acceptor = threading.Thread(target=self._accept_loop, args=(listener,), daemon=True)
         self._acceptor.start()
 
     def stop(self, graceful: bool = True, drain_timeout: float = 5.0) -> None:
@@ -231,12 +234,13 @@ class TcpSink:
                 if graceful:
                     conn.sock.shutdown(socket.SHUT_WR)
                 else:
-                    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                         b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    conn.sock.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
             conn.closing_deadline = time.monotonic() if not graceful else deadline
         for conn in conns:
             if conn.thread is not None:
-                    conn.thread.join(timeout=max(0.0, deadline - time.monotonic()) + 1)
+                conn.thread.join(timeout=max(0.0, deadline - time.monotonic()) + 1)
 
     def snapshot(self) -> list[str]:
         with self._lock:
@@ -287,7 +291,7 @@ class TcpSink:
                 if not space or not length.isdigit() or len(rest) < int(length):
                     break
                 frames.append(rest[: int(length)].decode("utf-8", "replace"))
-                buffer = rest[int(length):]
+                buffer = rest[int(length) :]
         with self._lock:
             self.frames.extend(frames)
         return buffer
@@ -306,8 +310,9 @@ def running_sink(port: int, framing: Framing = "newline") -> Iterator[TcpSink]:
 # --- senders and messages ------------------------------------------------------------
 
 
-def rfc5424(host: str, app: str, text: str, pri: int = 134, procid: str = "4242",
-            msgid: str = "AUDIT") -> str:
+def rfc5424(
+    host: str, app: str, text: str, pri: int = 134, procid: str = "4242", msgid: str = "AUDIT"
+) -> str:
     return f"<{pri}>1 2024-05-01T12:00:00.000Z {host} {app} {procid} {msgid} - {text}"
 
 
@@ -358,8 +363,16 @@ def parse_rfc5424(frame: str) -> Syslog5424:
     match = _RFC5424.match(frame)
     if match is None:
         raise ValueError(f"not an RFC 5424 message: {frame!r}")
-    return Syslog5424(int(match["pri"]), match["timestamp"], match["host"], match["app"],
-                      match["procid"], match["msgid"], match["sd"], match["msg"])
+    return Syslog5424(
+        int(match["pri"]),
+        match["timestamp"],
+        match["host"],
+        match["app"],
+        match["procid"],
+        match["msgid"],
+        match["sd"],
+        match["msg"],
+    )
 
 
 def delivered(sink: TcpSink, marker: str) -> list[Syslog5424]:

@@ -72,7 +72,15 @@ def test_iam_documents_have_no_wildcard_action_or_resource(stack: str) -> None:
     graph = stack_graph(stack)
     for resource in graph.by_type("aws:iam/rolePolicy:RolePolicy"):
         for statement in json.loads(resource.inputs["policy"])["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            resources = (
+                statement["Resource"]
+                if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            )
             assert not any(a == "*" or a.endswith(":*") for a in actions)
             assert "*" not in resources

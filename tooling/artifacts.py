@@ -17,11 +17,9 @@ from typing import Any
 
 import yaml
 
+from components.render.workload import ARTIFACT_ANNOTATION
 from tooling.graph import RecordedResource, ResourceGraph
 
-# ConfigMaps carrying this annotation are daemon config: each data key is also written to
-# build/<stack>/<annotation value>/<key>, where reviewers look for it.
-ARTIFACT_ANNOTATION = "container-audit-log/artifact"
 _STACK_TYPE = "pulumi:pulumi:Stack"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

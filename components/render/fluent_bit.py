@@ -252,6 +252,10 @@ class AgentSettings(CamelModel):
         default="rfc5424", description="What node syslog sends; the project's rsyslog: rfc5424."
     )
     rfc3164_time_offset: str = Field(default="+0000", pattern=r"^[+-]\d{4}$")
+    tcp_framing: Literal["newline", "octet_counting"] = Field(
+        default="newline",
+        description="TCP framing rsyslog uses (NodeSyslogSettings.fluent_bit_syslog_format).",
+    )
     flush: int = Field(default=1, ge=1, le=60, description="Seconds between engine flushes.")
     log_level: LogLevel = "info"
     grace: int = Field(
@@ -387,10 +391,11 @@ class AgentSettings(CamelModel):
             env.update(route.secret_env())
         return env
 
-    def with_default_bucket(self, bucket: str, region: str) -> "AgentSettings":
-        """These settings with the stack's audit bucket/region on S3 routes that have none."""
+    def with_default_bucket(self, bucket: str, region: str, log_prefix: str) -> "AgentSettings":
+        """These settings with the stack's audit bucket, region and prefix where S3 routes
+        have none."""
         routes = [
-            route.resolved(bucket, region) if isinstance(route, S3Route) else route
+            route.resolved(bucket, region, log_prefix) if isinstance(route, S3Route) else route
             for route in self.routes
         ]
         return self.model_copy(update={"routes": routes})
@@ -464,6 +469,7 @@ def _input(settings: AgentSettings) -> Properties:
         "alias": "node-syslog",
         "tag": settings.tag,
         "mode": "tcp",
+        "format": settings.tcp_framing,
         "listen": "127.0.0.1",
         "port": str(settings.listen_port),
         "parser": settings.parser_name,

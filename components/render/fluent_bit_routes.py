@@ -185,6 +185,9 @@ class S3ObjectLayout:
         return match.groupdict() if match else None
 
 
+DEFAULT_KEY_PREFIX = "container-audit"
+
+
 class S3Route(RouteBase):
     """The audit archive: gzip JSON lines in S3, buffered on the node's disk (store_dir)."""
 
@@ -211,10 +214,14 @@ class S3Route(RouteBase):
         pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$",
         description="S3-compatible endpoint (path-style), e.g. an emulator for the local stack.",
     )
-    key_prefix: str = Field(
-        default="container-audit",
+    key_prefix: str | None = Field(
+        default=None,
         pattern=r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$",
-        description="First part of every object key (no leading or trailing slash).",
+        description=(
+            "First part of every object key (no leading or trailing slash). Unset: the "
+            "stack's logPrefix on the audit bucket (the only prefix its IAM role may write), "
+            f"{DEFAULT_KEY_PREFIX!r} on a bucket of the route's own."
+        ),
     )
     compression: Literal["gzip", "none"] = "gzip"
     upload_chunk_size: str = Field(
@@ -299,12 +306,18 @@ class S3Route(RouteBase):
             )
         return self
 
-    def resolved(self, bucket: str, region: str) -> "S3Route":
-        """This route with the stack's bucket/region where it has none (validated again)."""
+    def resolved(self, bucket: str, region: str, log_prefix: str) -> "S3Route":
+        """This route with the stack's bucket, region and log prefix where it has none."""
         data = self.model_dump()
+        if self.bucket is None and self.key_prefix is None:
+            data["key_prefix"] = log_prefix.strip("/")
         data["bucket"] = self.bucket or bucket
         data["region"] = self.region or region
         return S3Route.model_validate(data)
+
+    @property
+    def prefix(self) -> str:
+        return self.key_prefix or DEFAULT_KEY_PREFIX
 
     def resolved_store_dir(self, defaults: RouteDefaults) -> str:
         return self.store_dir or f"{defaults.s3_store_base}/{self.name}"
@@ -317,19 +330,19 @@ class S3Route(RouteBase):
     def s3_key_format(self) -> str:
         # Fluent Bit 5.1 substitutes $TAG, $TAG[n], $INDEX and $UUID (8 random alphanumerics),
         # then strftime() in UTC with the time of the object's first record.
-        return f"/{self.key_prefix}/$TAG/%Y/%m/%d/%H/%M%S-$UUID{self.suffix}"
+        return f"/{self.prefix}/$TAG/%Y/%m/%d/%H/%M%S-$UUID{self.suffix}"
 
     @property
     def layout(self) -> S3ObjectLayout:
         key_regex = (
-            re.escape(f"{self.key_prefix}/")
+            re.escape(f"{self.prefix}/")
             + r"(?P<tag>[^/]+)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/(?P<hour>\d{2})/"
             + r"(?P<minute>\d{2})(?P<second>\d{2})-(?P<uuid>[A-Za-z0-9]+)"
             + re.escape(self.suffix)
         )
         return S3ObjectLayout(
             bucket=self.bucket,
-            key_prefix=f"{self.key_prefix}/",
+            key_prefix=f"{self.prefix}/",
             key_format=self.s3_key_format,
             key_regex=key_regex,
             suffix=self.suffix,

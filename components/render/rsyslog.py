@@ -48,6 +48,7 @@ FORWARD_BATCH_SIZE = 128
 # and can exceed net.core.rmem_max with SO_RCVBUFFORCE).
 _UDP_RCVBUF = "4m"
 
+_MIN_QUEUE, _MAX_QUEUE = 100, 10_000_000
 _SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -186,7 +187,7 @@ class NodeSyslogSettings(CamelModel):
     # config text serves all nodes only if it binds the wildcard. Restrict who can reach
     # the port with the node security group; tests bind 127.0.0.1.
     listen_address: str = "0.0.0.0"  # noqa: S104 - justified above
-    listen_port: int = Field(default=514, ge=1, le=65535)
+    listen_port: int = 514
     tcp: bool = True
     udp: bool = True
     # How processes that log to the journal (or to a mounted socket) are taken in.
@@ -197,9 +198,11 @@ class NodeSyslogSettings(CamelModel):
     # octet-counting (RFC 6587) needs `format: octet_counting` on the agent side.
     tcp_framing: Literal["newline", "octet-counting"] = "newline"
     rate_limit: RateLimitSettings = RateLimitSettings()
-    # Messages held in memory before the queue spills to disk (rsyslog does not support
-    # queues below ~100 messages).
-    queue_size: int = Field(default=20000, ge=100, le=10_000_000)
+    # Longer messages are truncated by rsyslog (default 8 KiB); keep it below the agent's
+    # longest accepted line. Must be set before inputs load: it lives in the main config.
+    max_message_size: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    # Messages held in memory before the queue spills to disk.
+    queue_size: int = 20000
     queue_max_disk_space: str = "1g"
     # Queue bookkeeping is written every N messages while spooling to disk: what a crash
     # (not a clean stop) can lose or repeat. 1 is safest and slowest.
@@ -222,6 +225,23 @@ class NodeSyslogSettings(CamelModel):
                 f"listenAddress {value!r} is not an IP address; use '0.0.0.0' (all node "
                 "addresses) or one address such as '127.0.0.1'"
             ) from None
+        return value
+
+    @field_validator("listen_port")
+    @classmethod
+    def _valid_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError(f"listenPort {value} is outside 1-65535")
+        return value
+
+    @field_validator("queue_size")
+    @classmethod
+    def _valid_queue_size(cls, value: int) -> int:
+        if not _MIN_QUEUE <= value <= _MAX_QUEUE:
+            raise ValueError(
+                f"queueSize {value} must be between {_MIN_QUEUE} and {_MAX_QUEUE} messages "
+                "(rsyslog does not support smaller queues)"
+            )
         return value
 
     @field_validator("queue_max_disk_space")
@@ -285,31 +305,33 @@ class NodeSyslogSettings(CamelModel):
         return tuple(ports)
 
     def host_mounts(self) -> tuple[HostMount, ...]:
-        """hostPath volumes: state and queue survive pod restarts; the journal is read."""
+        """hostPath volumes, mounted at the same path: input state and the queue survive
+        pod restarts, the host journal is read. Reading the journal, writing these paths
+        and binding a port below 1024 need root in the container."""
         mounts = [
-            HostMount("rsyslog-work", self.work_directory, self.work_directory, False,
-                      "DirectoryOrCreate"),
-            HostMount("rsyslog-spool", self.spool_directory, self.spool_directory, False,
-                      "DirectoryOrCreate"),
+            _rw("rsyslog-work", self.work_directory),
+            _rw("rsyslog-spool", self.spool_directory),
         ]
         if self.journal == "imjournal":
-            # imjournal opens the local journal: files of this machine-id only.
+            # imjournal opens the local journal: the files of this host's machine-id.
             mounts += [
-                HostMount("journal-persistent", "/var/log/journal", "/var/log/journal", True,
-                          "DirectoryOrCreate"),
-                HostMount("journal-volatile", "/run/log/journal", "/run/log/journal", True,
-                          "DirectoryOrCreate"),
+                _ro("journal-persistent", "/var/log/journal"),
+                _ro("journal-volatile", "/run/log/journal"),
                 HostMount("machine-id", "/etc/machine-id", "/etc/machine-id", True, "File"),
             ]
         if self.journal == "imuxsock":
-            socket_dir = str(PurePosixPath(self.socket_path).parent)
-            mounts.append(HostMount("syslog-socket", socket_dir, socket_dir, False,
-                                    "DirectoryOrCreate"))
+            mounts.append(_rw("syslog-socket", str(PurePosixPath(self.socket_path).parent)))
         if self.local_copy.enabled:
-            copy_dir = str(PurePosixPath(self.local_copy.path).parent)
-            mounts.append(HostMount("local-copy", copy_dir, copy_dir, False,
-                                    "DirectoryOrCreate"))
+            mounts.append(_rw("local-copy", str(PurePosixPath(self.local_copy.path).parent)))
         return tuple(mounts)
+
+
+def _rw(name: str, path: str) -> HostMount:
+    return HostMount(name, path, path, False, "DirectoryOrCreate")
+
+
+def _ro(name: str, path: str) -> HostMount:
+    return HostMount(name, path, path, True, "DirectoryOrCreate")
 
 
 # --- Rendering ---------------------------------------------------------------------
@@ -364,66 +386,64 @@ def _local_copy_action(settings: NodeSyslogSettings) -> dict[str, Param]:
     }
 
 
+def _modules(settings: NodeSyslogSettings) -> list[dict[str, Param]]:
+    modules: list[dict[str, Param]] = []
+    if settings.tcp:
+        modules.append({"load": "imtcp"})
+    if settings.udp:
+        modules.append({"load": "imudp"})
+    if settings.journal == "imuxsock":
+        # The system socket belongs to journald on systemd hosts; take only ours.
+        modules.append({"load": "imuxsock", "SysSock.Use": False})
+    if settings.journal == "imjournal":
+        modules.append(
+            {
+                "load": "imjournal",
+                "StateFile": settings.imjournal_state_file,
+                **_rate_limit(settings, prefix="Ratelimit"),
+            }
+        )
+    return modules
+
+
+def _inputs(settings: NodeSyslogSettings) -> list[dict[str, Param]]:
+    common: dict[str, Param] = {"ruleset": RULESET, **_rate_limit(settings)}
+    listen: dict[str, Param] = {"address": settings.listen_address, "port": settings.listen_port}
+    inputs: list[dict[str, Param]] = []
+    if settings.tcp:
+        inputs.append({"type": "imtcp", "name": "container_tcp", **listen, **common})
+    if settings.udp:
+        inputs.append(
+            {
+                "type": "imudp",
+                "name": "container_udp",
+                **listen,
+                "rcvbufSize": _UDP_RCVBUF,
+                **common,
+            }
+        )
+    if settings.journal == "imuxsock":
+        inputs.append(
+            {"type": "imuxsock", "Socket": settings.socket_path, "CreatePath": True, **common}
+        )
+    return inputs
+
+
 def render_rsyslog_conf(
     settings: NodeSyslogSettings, agent_port: int, agent_host: str = "127.0.0.1"
 ) -> str:
     """The drop-in (`DROPIN_PATH`): inputs, the forwarding ruleset and its queue."""
     if not 1 <= agent_port <= 65535:
         raise ValueError(f"agent port {agent_port} is outside 1-65535")
-    blocks: list[str] = []
-    if settings.tcp:
-        blocks.append(rs_object("module", {"load": "imtcp"}))
-    if settings.udp:
-        blocks.append(rs_object("module", {"load": "imudp"}))
-    if settings.journal == "imuxsock":
-        # The system socket belongs to journald on systemd hosts; take only ours.
-        blocks.append(rs_object("module", {"load": "imuxsock", "SysSock.Use": False}))
-    if settings.journal == "imjournal":
-        blocks.append(
-            rs_object(
-                "module",
-                {
-                    "load": "imjournal",
-                    "StateFile": settings.imjournal_state_file,
-                    **_rate_limit(settings, prefix="Ratelimit"),
-                },
-            )
-        )
-
     actions = [_forward_action(settings, agent_host, agent_port)]
     if settings.local_copy.enabled:
         actions.append(_local_copy_action(settings))
+    blocks = [rs_object("module", module) for module in _modules(settings)]
     blocks.append(rs_ruleset(RULESET, actions))
-
-    listen = {"address": settings.listen_address, "port": settings.listen_port}
-    if settings.tcp:
-        blocks.append(
-            rs_object(
-                "input",
-                {"type": "imtcp", "name": "container_tcp", **listen, "ruleset": RULESET,
-                 **_rate_limit(settings)},
-            )
-        )
-    if settings.udp:
-        blocks.append(
-            rs_object(
-                "input",
-                {"type": "imudp", "name": "container_udp", **listen, "ruleset": RULESET,
-                 "rcvbufSize": _UDP_RCVBUF, **_rate_limit(settings)},
-            )
-        )
-    if settings.journal == "imuxsock":
-        blocks.append(
-            rs_object(
-                "input",
-                {"type": "imuxsock", "Socket": settings.socket_path, "CreatePath": True,
-                 "ruleset": RULESET, **_rate_limit(settings)},
-            )
-        )
+    blocks += [rs_object("input", params) for params in _inputs(settings)]
     if settings.journal == "imjournal":
         # imjournal (rsyslog <= 8.2302) cannot bind a ruleset: route it from the default one.
         blocks.append(rs_call_if_input("imjournal", RULESET))
-
     header = "# container-audit-log: node syslog -> agent. Generated; do not edit.\n"
     return header + "\n\n".join(blocks) + "\n"
 
@@ -437,7 +457,13 @@ def render_main_conf(settings: NodeSyslogSettings, dropin_path: str = DROPIN_PAT
     """
     return (
         "# container-audit-log: rsyslog main config. Generated; do not edit.\n"
-        + rs_object("global", {"workDirectory": settings.work_directory})
+        + rs_object(
+            "global",
+            {
+                "workDirectory": settings.work_directory,
+                "maxMessageSize": settings.max_message_size,
+            },
+        )
         + "\n"
         + rs_object("include", {"file": dropin_path})
         + "\n"

@@ -38,7 +38,9 @@ class UserDataPart:
     def __post_init__(self) -> None:
         maintype, _, subtype = self.content_type.partition("/")
         if not maintype or not subtype or any(c.isspace() or c == ";" for c in self.content_type):
-            raise ValueError(f"user data part content type {self.content_type!r} is not 'type/subtype'")
+            raise ValueError(
+                f"user data part content type {self.content_type!r} is not 'type/subtype'"
+            )
         if not self.content.isascii():
             # Parts are sent 7bit, unencoded: nodeadm and cloud-init read them as they are.
             raise ValueError(f"user data part {self.content_type} must be ASCII text")
@@ -56,8 +58,9 @@ def render_user_data(parts: Sequence[UserDataPart]) -> str:
     document = MIMEMultipart("mixed", boundary=boundary)
     for part in parts:
         maintype, _, subtype = part.content_type.partition("/")
-        params = {"charset": "us-ascii"} if maintype == "text" else {}
-        mime_part = MIMENonMultipart(maintype, subtype, **params)
+        mime_part = MIMENonMultipart(maintype, subtype)
+        if maintype == "text":
+            mime_part.set_param("charset", "us-ascii")
         mime_part.set_payload(part.content)
         mime_part["Content-Transfer-Encoding"] = "7bit"
         document.attach(mime_part)

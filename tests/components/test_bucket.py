@@ -21,7 +21,12 @@ def _bucket_graph(**settings: Any) -> ResourceGraph:
 
 def test_all_four_public_access_flags_are_on() -> None:
     block = _bucket_graph().one(f"{S3}bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
-    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+    for flag in (
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ):
         assert block[flag] is True, flag
 
 
@@ -29,7 +34,9 @@ def test_kms_encryption_with_a_rotating_key_and_bucket_key() -> None:
     graph = _bucket_graph()
     key = graph.one("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
-    rule = graph.one(f"{S3}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs["rules"][0]
+    rule = graph.one(
+        f"{S3}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs["rules"][0]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
     assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == key.outputs["arn"]
     assert rule["bucketKeyEnabled"] is True
@@ -38,28 +45,45 @@ def test_kms_encryption_with_a_rotating_key_and_bucket_key() -> None:
 def test_sse_s3_creates_no_key() -> None:
     graph = _bucket_graph(encryption="sse-s3")
     assert graph.by_type("aws:kms/key:Key") == []
-    rule = graph.one(f"{S3}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs["rules"][0]
+    rule = graph.one(
+        f"{S3}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs["rules"][0]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
 
 
 def test_versioning_and_owner_enforced() -> None:
     graph = _bucket_graph()
-    assert graph.one(f"{S3}bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
-    assert graph.one(f"{S3}bucketOwnershipControls:BucketOwnershipControls").inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    assert (
+        graph.one(f"{S3}bucketVersioning:BucketVersioning").inputs["versioningConfiguration"][
+            "status"
+        ]
+        == "Enabled"
+    )
+    assert (
+        graph.one(f"{S3}bucketOwnershipControls:BucketOwnershipControls").inputs["rule"][
+            "objectOwnership"
+        ]
+        == "BucketOwnerEnforced"
+    )
 
 
 def test_lifecycle_transitions_expires_and_aborts_uploads() -> None:
     rules = {
         r["id"]: r
-        for r in _bucket_graph(retention_days=200, transition_days=45).one(
-            f"{S3}bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-        ).inputs["rules"]
+        for r in _bucket_graph(retention_days=200, transition_days=45)
+        .one(f"{S3}bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        .inputs["rules"]
     }
     retention = rules["audit-retention"]
     assert retention["filter"]["prefix"] == "audit/test/"
     assert retention["expiration"]["days"] == 200
     assert retention["transitions"] == [{"days": 45, "storageClass": "GLACIER_IR"}]
-    assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 1
+    assert (
+        rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"][
+            "daysAfterInitiation"
+        ]
+        == 1
+    )
 
 
 def test_object_lock_when_configured() -> None:
@@ -67,7 +91,9 @@ def test_object_lock_when_configured() -> None:
         object_lock=ObjectLockSettings(enabled=True, mode="COMPLIANCE", retention_days=100)
     )
     assert graph.one(f"{S3}bucket:Bucket").inputs["objectLockEnabled"] is True
-    retention = graph.one(f"{S3}bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs["rule"]["defaultRetention"]
+    retention = graph.one(
+        f"{S3}bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    ).inputs["rule"]["defaultRetention"]
     assert retention == {"mode": "COMPLIANCE", "days": 100}
 
 

@@ -28,9 +28,11 @@ def test_eks_cluster_has_oidc_audit_logs_and_private_endpoint() -> None:
 
 
 def test_public_endpoint_only_for_the_configured_cidrs() -> None:
-    cluster = _graph(mode="eks", name="audit", public_access_cidrs=["198.51.100.0/24"]).one(
-        "eks:index:Cluster"
-    ).inputs
+    cluster = (
+        _graph(mode="eks", name="audit", public_access_cidrs=["198.51.100.0/24"])
+        .one("eks:index:Cluster")
+        .inputs
+    )
     assert cluster["endpointPublicAccess"] is True
     assert cluster["publicAccessCidrs"] == ["198.51.100.0/24"]
 
@@ -52,7 +54,11 @@ def test_node_role_gets_only_the_worker_policies() -> None:
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
     )
     arns = sorted(a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments)
-    assert arns == ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]
+    assert arns == [
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+    ]
 
 
 def test_kubernetes_provider_uses_the_new_cluster_kubeconfig() -> None:

@@ -48,42 +48,140 @@ def test_prod_turns_on_object_lock_in_compliance_mode() -> None:
 
 
 BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
-    ("wrong type", {"bucket": {"retentionDays": "a year"}}, ["bucket.retentionDays", '"a year"', "integer"]),
-    ("unknown enum", {"bucket": {"encryption": "rot13"}}, ["bucket.encryption", '"rot13"', "'kms'", "'sse-s3'"]),
-    ("negative days", {"bucket": {"retentionDays": -5}}, ["bucket.retentionDays", "-5", "greater than or equal to 1"]),
-    ("transition after expiration", {"bucket": {"retentionDays": 30, "transitionDays": 60}}, ["bucket", "transitionDays (60)", "retentionDays (30)"]),
-    ("bad bucket name", {"bucket": {"name": "Audit_Logs"}}, ["bucket.name", "'Audit_Logs'", "lowercase"]),
+    (
+        "wrong type",
+        {"bucket": {"retentionDays": "a year"}},
+        ["bucket.retentionDays", '"a year"', "integer"],
+    ),
+    (
+        "unknown enum",
+        {"bucket": {"encryption": "rot13"}},
+        ["bucket.encryption", '"rot13"', "'kms'", "'sse-s3'"],
+    ),
+    (
+        "negative days",
+        {"bucket": {"retentionDays": -5}},
+        ["bucket.retentionDays", "-5", "greater than or equal to 1"],
+    ),
+    (
+        "transition after expiration",
+        {"bucket": {"retentionDays": 30, "transitionDays": 60}},
+        ["bucket", "transitionDays (60)", "retentionDays (30)"],
+    ),
+    (
+        "bad bucket name",
+        {"bucket": {"name": "Audit_Logs"}},
+        ["bucket.name", "'Audit_Logs'", "lowercase"],
+    ),
     ("bucket name like an IP", {"bucket": {"name": "192.168.1.10"}}, ["bucket.name", "IP address"]),
     ("missing cluster", {"cluster": None}, [f"{NS}:cluster", "missing"]),
     ("missing cluster mode", {"cluster": {"name": "x"}}, ["cluster.mode", "missing"]),
-    ("unknown key in bucket", {"bucket": {"retentionDayz": 3}}, ["bucket.retentionDayz", "unknown key", "retentionDays"]),
-    ("unknown nested key", {"bucket": {"objectLock": {"enable": True}}}, ["bucket.objectLock.enable", "unknown key", "enabled"]),
+    (
+        "unknown key in bucket",
+        {"bucket": {"retentionDayz": 3}},
+        ["bucket.retentionDayz", "unknown key", "retentionDays"],
+    ),
+    (
+        "unknown nested key",
+        {"bucket": {"objectLock": {"enable": True}}},
+        ["bucket.objectLock.enable", "unknown key", "enabled"],
+    ),
     ("unknown top-level key", {"bukket": {}}, [f"{NS}:bukket", "unknown key", "bucket"]),
-    ("object lock mode", {"bucket": {"objectLock": {"enabled": True, "mode": "STRICT"}}}, ["objectLock.mode", '"STRICT"', "'GOVERNANCE'", "'COMPLIANCE'"]),
-    ("lock longer than retention", {"bucket": {"retentionDays": 30, "transitionDays": None, "objectLock": {"enabled": True, "retentionDays": 90}}}, ["objectLock.retentionDays (90)", "retentionDays (30)"]),
-    ("force destroy with lock", {"bucket": {"forceDestroy": True, "objectLock": {"enabled": True, "retentionDays": 1}}}, ["forceDestroy", "objectLock"]),
-    ("IA transition too early", {"bucket": {"transitionDays": 7, "transitionStorageClass": "STANDARD_IA"}}, ["transitionDays (7)", "at least 30", "STANDARD_IA"]),
-    ("bad storage class", {"bucket": {"transitionStorageClass": "TAPE"}}, ["transitionStorageClass", '"TAPE"', "'GLACIER_IR'"]),
-    ("admin role not an ARN", {"bucket": {"adminRoleArn": "admin"}}, ["adminRoleArn", "'admin'", "IAM role ARN"]),
-    ("cluster mode", {"cluster": {"mode": "gke", "name": "x"}}, ["cluster.mode", '"gke"', "'eks'", "'existing'"]),
-    ("world-open API", {"cluster": {**EKS, "publicAccessCidrs": ["0.0.0.0/0"]}}, ["publicAccessCidrs", "'0.0.0.0/0'", "whole internet"]),
-    ("not a CIDR", {"cluster": {**EKS, "publicAccessCidrs": ["10.0.0.300/8"]}}, ["publicAccessCidrs", "'10.0.0.300/8'", "not a CIDR"]),
-    ("existing without OIDC", {"cluster": {"mode": "existing", "name": "kind"}}, ["cluster", "oidcProviderArn", "irsa: false"]),
-    ("eks with kubeconfig", {"cluster": {**EKS, "kubeconfigPath": "~/.kube/config"}}, ["kubeconfigPath", "only apply to mode 'existing'"]),
-    ("node group sizes", {"cluster": {**EKS, "nodeGroup": {"minSize": 3, "desiredSize": 2}}}, ["nodeGroup", "3 <= 2 <= 4"]),
-    ("kubernetes version", {"cluster": {**EKS, "version": "latest"}}, ["cluster.version", "'latest'", "1.33"]),
-    ("log prefix with leading slash", {"logPrefix": "/audit/"}, [f"{NS}:logPrefix", "'/audit/'", "ending in '/'"]),
+    (
+        "object lock mode",
+        {"bucket": {"objectLock": {"enabled": True, "mode": "STRICT"}}},
+        ["objectLock.mode", '"STRICT"', "'GOVERNANCE'", "'COMPLIANCE'"],
+    ),
+    (
+        "lock longer than retention",
+        {
+            "bucket": {
+                "retentionDays": 30,
+                "transitionDays": None,
+                "objectLock": {"enabled": True, "retentionDays": 90},
+            }
+        },
+        ["objectLock.retentionDays (90)", "retentionDays (30)"],
+    ),
+    (
+        "force destroy with lock",
+        {"bucket": {"forceDestroy": True, "objectLock": {"enabled": True, "retentionDays": 1}}},
+        ["forceDestroy", "objectLock"],
+    ),
+    (
+        "IA transition too early",
+        {"bucket": {"transitionDays": 7, "transitionStorageClass": "STANDARD_IA"}},
+        ["transitionDays (7)", "at least 30", "STANDARD_IA"],
+    ),
+    (
+        "bad storage class",
+        {"bucket": {"transitionStorageClass": "TAPE"}},
+        ["transitionStorageClass", '"TAPE"', "'GLACIER_IR'"],
+    ),
+    (
+        "admin role not an ARN",
+        {"bucket": {"adminRoleArn": "admin"}},
+        ["adminRoleArn", "'admin'", "IAM role ARN"],
+    ),
+    (
+        "cluster mode",
+        {"cluster": {"mode": "gke", "name": "x"}},
+        ["cluster.mode", '"gke"', "'eks'", "'existing'"],
+    ),
+    (
+        "world-open API",
+        {"cluster": {**EKS, "publicAccessCidrs": ["0.0.0.0/0"]}},
+        ["publicAccessCidrs", "'0.0.0.0/0'", "whole internet"],
+    ),
+    (
+        "not a CIDR",
+        {"cluster": {**EKS, "publicAccessCidrs": ["10.0.0.300/8"]}},
+        ["publicAccessCidrs", "'10.0.0.300/8'", "not a CIDR"],
+    ),
+    (
+        "existing without OIDC",
+        {"cluster": {"mode": "existing", "name": "kind"}},
+        ["cluster", "oidcProviderArn", "irsa: false"],
+    ),
+    (
+        "eks with kubeconfig",
+        {"cluster": {**EKS, "kubeconfigPath": "~/.kube/config"}},
+        ["kubeconfigPath", "only apply to mode 'existing'"],
+    ),
+    (
+        "node group sizes",
+        {"cluster": {**EKS, "nodeGroup": {"minSize": 3, "desiredSize": 2}}},
+        ["nodeGroup", "3 <= 2 <= 4"],
+    ),
+    (
+        "kubernetes version",
+        {"cluster": {**EKS, "version": "latest"}},
+        ["cluster.version", "'latest'", "1.33"],
+    ),
+    (
+        "log prefix with leading slash",
+        {"logPrefix": "/audit/"},
+        [f"{NS}:logPrefix", "'/audit/'", "ending in '/'"],
+    ),
     ("log prefix without trailing slash", {"logPrefix": "audit"}, ["logPrefix", "'audit'"]),
     ("region", {"aws:region": "europe"}, ["aws:region", "'europe'", "eu-west-1"]),
     ("missing region", {"aws:region": None}, ["aws:region", "missing"]),
     ("bucket not an object", {"bucket": "big"}, ["bucket", '"big"', "dictionary"]),
     ("tags not strings", {"tags": {"team": ["a"]}}, ["tags.team", "string"]),
-    ("unknown log type", {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}}, ["enabledLogTypes[1]", '"everything"', "'audit'"]),
+    (
+        "unknown log type",
+        {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}},
+        ["enabledLogTypes[1]", '"everything"', "'audit'"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "overrides", "expected"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
-def test_bad_value_gives_one_clear_line(case: str, overrides: dict[str, Any], expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("case", "overrides", "expected"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES]
+)
+def test_bad_value_gives_one_clear_line(
+    case: str, overrides: dict[str, Any], expected: list[str]
+) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(**overrides)
     message = str(caught.value)

@@ -109,7 +109,11 @@ def bucket_policy() -> dict[str, Any]:
 
 def object_lock() -> dict[str, Any]:
     retention = {"mode": "COMPLIANCE", "days": 365}
-    return {"bucket": BUCKET, "objectLockEnabled": "Enabled", "rule": {"defaultRetention": retention}}
+    return {
+        "bucket": BUCKET,
+        "objectLockEnabled": "Enabled",
+        "rule": {"defaultRetention": retention},
+    }
 
 
 def kms_key() -> dict[str, Any]:
@@ -225,7 +229,12 @@ def cronjob() -> dict[str, Any]:
 
 
 def pod() -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata("audit-demo", "probe"), "spec": pod_spec()}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata("audit-demo", "probe"),
+        "spec": pod_spec(),
+    }
 
 
 FLUENT_BIT_YAML = f"""\
@@ -289,7 +298,9 @@ def resources() -> list[RecordedResource]:
         _resource(LOCK_T, "archive-lock", object_lock(), on_bucket),
         _resource(CLUSTER_T, "cluster", cluster()),
         _resource(ROLE_T, "fluent-bit-irsa", role()),
-        _resource(ROLE_POLICY_T, "fluent-bit-put", role_policy(), (urn(ROLE_T, "fluent-bit-irsa"),)),
+        _resource(
+            ROLE_POLICY_T, "fluent-bit-put", role_policy(), (urn(ROLE_T, "fluent-bit-irsa"),)
+        ),
         _resource(CONFIGMAP_T, "fluent-bit-config", configmap(), on_bucket),
         _resource(DAEMONSET_T, "fluent-bit", daemonset(), (urn(CONFIGMAP_T, "fluent-bit-config"),)),
         _resource(DAEMONSET_T, "node-syslog", daemonset(name="node-syslog")),
@@ -304,3 +315,11 @@ def graph(items: list[RecordedResource] | None = None) -> ResourceGraph:
         resources=tuple(resources() if items is None else items),
         stack_outputs={},
     )
+
+
+NODE_AGENTS = [
+    {"namespace": "audit-logging", "name": "fluent-bit"},
+    {"namespace": "audit-logging", "name": "node-syslog"},
+]
+# The policy config the compliant stack is compliant under (the rest are schema defaults).
+CONFIG: dict[str, dict[str, Any]] = {"k8s-host-access-allow-listed": {"nodeAgents": NODE_AGENTS}}

@@ -6,6 +6,7 @@ policy of the pack runs, so a test sees exactly which policies fire.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +28,20 @@ from tooling.graph import RecordedResource
 
 Config = Mapping[str, Mapping[str, Any]]
 Fired = dict[str, list[str]]
+DELETE = object()
+
+
+def changed(props: Mapping[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    """A deep copy of `props` with the value at `path` replaced (or removed, with DELETE)."""
+    result = copy.deepcopy(dict(props))
+    node: Any = result
+    for key in path[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return result
 
 
 def _options(parent: str | None = None) -> PolicyResourceOptions:
@@ -56,8 +71,13 @@ def analyze(type_token: str, props: Mapping[str, Any], config: Config | None = N
             provider=None,
             config=(config or {}).get(policy.name),
         )
-        policy.validate(args, lambda message, _urn, name=policy.name: fired[name].append(message))
-    return dict(fired)
+        messages = fired[policy.name]
+
+        def report(message: str, _urn: str | None, messages: list[str] = messages) -> None:
+            messages.append(message)
+
+        policy.validate(args, report)
+    return {name: found for name, found in fired.items() if found}
 
 
 def policy_resources(resources: list[RecordedResource]) -> list[PolicyResource]:
@@ -92,7 +112,12 @@ def analyze_stack(
         if not isinstance(policy, StackValidationPolicy):
             continue
         args = StackValidationArgs(stack, (config or {}).get(policy.name))
-        policy.validate(
-            args, lambda message, at, name=policy.name: fired[name].append((message, at))
-        )
-    return dict(fired)
+        found = fired[policy.name]
+
+        def report(
+            message: str, at: str | None, found: list[tuple[str, str | None]] = found
+        ) -> None:
+            found.append((message, at))
+
+        policy.validate(args, report)
+    return {name: found for name, found in fired.items() if found}

@@ -16,7 +16,9 @@ from tooling.graph import ResourceGraph
 from tooling.plan import EXIT_INPUT, EXIT_OK, main
 
 
-def test_plan_writes_the_tree_and_the_graph(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_writes_the_tree_and_the_graph(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--stack", "dev", "--build-dir", str(tmp_path)]) == EXIT_OK
     plan = (tmp_path / "dev" / "plan.txt").read_text()
     graph = ResourceGraph.load(tmp_path / "dev" / "resources.json")
@@ -32,7 +34,9 @@ def test_plan_writes_the_tree_and_the_graph(tmp_path: Path, capsys: pytest.Captu
     assert summary.startswith(f"dev: {count} resources")
 
 
-def test_unknown_stack_is_one_line_listing_the_stacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_stack_is_one_line_listing_the_stacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--stack", "nosuch", "--build-dir", str(tmp_path)]) == EXIT_INPUT
     [line] = capsys.readouterr().err.splitlines()
     assert "unknown stack 'nosuch'" in line
@@ -54,7 +58,17 @@ def _stacks_with_bad_dev(tmp_path: Path) -> Path:
 def test_malformed_value_exits_non_zero_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     stacks = _stacks_with_bad_dev(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "tooling.plan", "--stack", "dev", "--stacks-dir", str(stacks), "--build-dir", str(tmp_path / "build")],
+        [
+            sys.executable,
+            "-m",
+            "tooling.plan",
+            "--stack",
+            "dev",
+            "--stacks-dir",
+            str(stacks),
+            "--build-dir",
+            str(tmp_path / "build"),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -73,7 +87,10 @@ def test_stack_file_that_is_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixtu
     stacks = tmp_path / "stacks"
     stacks.mkdir()
     (stacks / "Pulumi.dev.yaml").write_text("config: [unclosed\n")
-    assert main(["--stack", "dev", "--stacks-dir", str(stacks), "--build-dir", str(tmp_path)]) == EXIT_INPUT
+    assert (
+        main(["--stack", "dev", "--stacks-dir", str(stacks), "--build-dir", str(tmp_path)])
+        == EXIT_INPUT
+    )
     [line] = capsys.readouterr().err.splitlines()
     assert "Pulumi.dev.yaml: not valid YAML" in line
 

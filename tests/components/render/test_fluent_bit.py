@@ -124,6 +124,12 @@ def test_input_is_loopback_syslog_on_disk() -> None:
     assert syslog["parser"] == RFC5424_PARSER
     assert syslog["buffer_max_size"] == "2M"
     assert "mem_buf_limit" not in syslog
+    assert syslog["format"] == "newline"
+
+
+def test_input_framing_follows_node_syslog() -> None:
+    (syslog,) = render(settings(tcpFraming="octet_counting"))["pipeline"]["inputs"]
+    assert syslog["format"] == "octet_counting"
 
 
 def test_every_named_parser_is_defined() -> None:
@@ -271,8 +277,11 @@ def test_with_default_bucket_fills_the_stack_bucket() -> None:
     agent = settings(routes=[{"type": "s3", "name": "archive"}])
     with pytest.raises(RenderError, match="bucket=None"):
         render(agent)
-    output = render(agent.with_default_bucket("stack-audit-1", "us-west-2"))["pipeline"]["outputs"]
+    resolved = agent.with_default_bucket("stack-audit-1", "us-west-2", "audit/dev/")
+    output = render(resolved)["pipeline"]["outputs"]
     assert (output[0]["bucket"], output[0]["region"]) == ("stack-audit-1", "us-west-2")
+    # The stack's prefix: the only one the agent's IAM role may write under.
+    assert output[0]["s3_key_format"].startswith("/audit/dev/$TAG/")
 
 
 def test_environment_rules_are_applied_at_render_time() -> None:

@@ -154,11 +154,14 @@ def test_s3_without_bucket_fails_to_render_with_the_route_name() -> None:
 
 def test_s3_resolved_fills_only_what_is_missing_and_validates() -> None:
     unset = S3Route.model_validate({"type": "s3", "name": "archive"})
-    resolved = unset.resolved("stack-bucket-1", "us-east-2")
+    resolved = unset.resolved("stack-bucket-1", "us-east-2", "audit/dev/")
     assert (resolved.bucket, resolved.region) == ("stack-bucket-1", "us-east-2")
-    assert s3().resolved("stack-bucket-1", "us-east-2").bucket == "audit-archive-1"
+    assert resolved.layout.key_prefix == "audit/dev/"
+    own_bucket = s3().resolved("stack-bucket-1", "us-east-2", "audit/dev/")
+    assert own_bucket.bucket == "audit-archive-1"
+    assert own_bucket.layout.key_prefix == "container-audit/"  # not the stack's prefix
     with pytest.raises(ValidationError, match="bucket"):
-        unset.resolved("Not_A_Bucket", "us-east-2")
+        unset.resolved("Not_A_Bucket", "us-east-2", "audit/")
 
 
 def test_s3_gzip_chunk_below_30m_is_rejected_with_numbers() -> None:

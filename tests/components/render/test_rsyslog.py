@@ -51,14 +51,17 @@ def _error(values: dict[str, Any]) -> str:
 REPRESENTATIVE = {
     "userdata-imjournal": {"mode": "userdata", "journal": "imjournal"},
     "daemonset-imuxsock-local-copy": {
-        "mode": "daemonset", "journal": "imuxsock", "localCopy": {"enabled": True}
+        "mode": "daemonset",
+        "journal": "imuxsock",
+        "localCopy": {"enabled": True},
     },
-    "udp-only-no-journal-octet": {
-        "tcp": False, "journal": "none", "tcpFraming": "octet-counting"
-    },
+    "udp-only-no-journal-octet": {"tcp": False, "journal": "none", "tcpFraming": "octet-counting"},
     "rate-limited-synced-queue": {
-        "rateLimit": {"interval": 5, "burst": 50000}, "queueSyncFiles": True,
-        "queueCheckpointInterval": 1, "queueSize": 500, "queueMaxDiskSpace": "64m",
+        "rateLimit": {"interval": 5, "burst": 50000},
+        "queueSyncFiles": True,
+        "queueCheckpointInterval": 1,
+        "queueSize": 500,
+        "queueMaxDiskSpace": "64m",
     },
 }
 
@@ -93,8 +96,11 @@ def test_imjournal_config_runs_and_forwards(tmp_path: Path) -> None:
     with running_sink(agent_port) as sink, RsyslogDaemon(layout) as daemon:
         daemon.wait_listening(settings.listen_port)
         send_tcp(settings.listen_port, [rfc5424("node-1", "app", "journal-mode-hello")])
-        wait_until(lambda: any("journal-mode-hello" in f for f in sink.snapshot()), 10,
-                   "the message at the sink")
+        wait_until(
+            lambda: any("journal-mode-hello" in f for f in sink.snapshot()),
+            10,
+            "the message at the sink",
+        )
     assert "imjournal" not in daemon.output(), daemon.output()
 
 
@@ -136,8 +142,10 @@ def test_default_rate_limits_are_off_for_every_input() -> None:
 
 
 def test_framing_matches_what_the_agent_must_read() -> None:
-    for framing, omfwd, agent in (("newline", "traditional", "newline"),
-                                  ("octet-counting", "octet-counted", "octet_counting")):
+    for framing, omfwd, agent in (
+        ("newline", "traditional", "newline"),
+        ("octet-counting", "octet-counted", "octet_counting"),
+    ):
         settings = NodeSyslogSettings(tcp_framing=framing)
         forward = _objects(render_rsyslog_conf(settings, 5140), "action")[0]
         assert forward["tcp_framing"] == omfwd
@@ -150,13 +158,17 @@ def test_local_copy_writes_the_same_format_to_the_configured_file() -> None:
     on = NodeSyslogSettings(local_copy={"enabled": True, "path": "/var/log/audit/copy.log"})
     copy = _objects(render_rsyslog_conf(on, 5140), "action")[1]
     assert (copy["type"], copy["file"], copy["template"]) == (
-        "omfile", "/var/log/audit/copy.log", TEMPLATE_RFC5424
+        "omfile",
+        "/var/log/audit/copy.log",
+        TEMPLATE_RFC5424,
     )
 
 
 def test_main_conf_sets_the_work_directory_and_includes_the_dropin() -> None:
     text = render_main_conf(NodeSyslogSettings(work_directory="/srv/rsyslog"), "/x/60.conf")
-    assert _objects(text, "global") == [{"workdirectory": "/srv/rsyslog"}]
+    assert _objects(text, "global") == [
+        {"workdirectory": "/srv/rsyslog", "maxmessagesize": str(64 * 1024)}
+    ]
     assert _objects(text, "include") == [{"file": "/x/60.conf"}]
 
 
@@ -169,13 +181,18 @@ def test_quoted_values_reach_rsyslog_unchanged(tmp_path: Path) -> None:
     out = tmp_path / "out.log"
     conf = tmp_path / "t.conf"
     port = free_port()
-    conf.write_text("\n".join([
-        rs_object("module", {"load": "imtcp"}),
-        rs_object("template", {"name": "fixed", "type": "string", "string": tricky}),
-        rs_ruleset("r", [{"type": "omfile", "file": str(out), "template": "fixed"}]),
-        rs_object("input", {"type": "imtcp", "address": "127.0.0.1", "port": port,
-                            "ruleset": "r"}),
-    ]))
+    conf.write_text(
+        "\n".join(
+            [
+                rs_object("module", {"load": "imtcp"}),
+                rs_object("template", {"name": "fixed", "type": "string", "string": tricky}),
+                rs_ruleset("r", [{"type": "omfile", "file": str(out), "template": "fixed"}]),
+                rs_object(
+                    "input", {"type": "imtcp", "address": "127.0.0.1", "port": port, "ruleset": "r"}
+                ),
+            ]
+        )
+    )
     layout = NodeLayout(tmp_path)
     layout.main_conf.write_text(conf.read_text())
     with RsyslogDaemon(layout) as daemon:
@@ -203,13 +220,12 @@ def test_formatter_refuses_bad_parameter_names() -> None:
 @pytest.mark.parametrize("port", [0, 65536, -1])
 def test_listen_port_out_of_range_is_refused(port: int) -> None:
     message = _error({"listenPort": port})
-    assert "listenPort" in message
-    assert "65535" in message or "greater than or equal to 1" in message
+    assert "listenPort" in message and "1-65535" in message
 
 
 def test_queue_size_zero_is_refused() -> None:
     message = _error({"queueSize": 0})
-    assert "queueSize" in message and "greater than or equal to 100" in message
+    assert "queueSize 0" in message and "between 100 and" in message
 
 
 def test_unknown_mode_names_the_accepted_values() -> None:
@@ -221,8 +237,9 @@ def test_unknown_key_is_refused() -> None:
     assert "queueSizes" in _error({"queueSizes": 10})
 
 
-@pytest.mark.parametrize("image", ["rsyslog/rsyslog", "rsyslog/rsyslog:latest",
-                                   "localhost:5000/rsyslog"])
+@pytest.mark.parametrize(
+    "image", ["rsyslog/rsyslog", "rsyslog/rsyslog:latest", "localhost:5000/rsyslog"]
+)
 def test_unpinned_image_is_refused(image: str) -> None:
     assert "pinned" in _error({"image": image})
 
@@ -232,10 +249,15 @@ def test_digest_pinned_image_is_accepted() -> None:
     assert NodeSyslogSettings(image=image).image == image
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("workDirectory", "relative/dir"), ("spoolDirectory", "/var/../etc"),
-    ("spoolDirectory", "/var/spool/with space"), ("socketPath", "/run/x'y"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("workDirectory", "relative/dir"),
+        ("spoolDirectory", "/var/../etc"),
+        ("spoolDirectory", "/var/spool/with space"),
+        ("socketPath", "/run/x'y"),
+    ],
+)
 def test_unsafe_paths_are_refused(key: str, value: str) -> None:
     assert key in _error({key: value})
 

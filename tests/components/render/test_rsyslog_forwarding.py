@@ -13,7 +13,7 @@ import collections
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,8 +79,11 @@ def _duplicates(texts: list[str]) -> int:
 
 
 def _wait_for_all(sink: TcpSink, marker: str, expected: set[str], timeout: float) -> list[str]:
-    wait_until(lambda: expected <= set(_texts(delivered(sink, marker))), timeout,
-               f"all {len(expected)} '{marker}' messages at the sink")
+    wait_until(
+        lambda: expected <= set(_texts(delivered(sink, marker))),
+        timeout,
+        f"all {len(expected)} '{marker}' messages at the sink",
+    )
     time.sleep(0.3)  # anything still in flight would show up as a duplicate
     return _texts(delivered(sink, marker))
 
@@ -89,7 +92,7 @@ def test_every_message_arrives_as_rfc5424_with_host_app_and_text(node: Node) -> 
     with running_sink(node.agent_port) as sink:
         node.start()
         prime(sink, lambda probe: send_udp(node.port, [rfc3164("probe-host", "probe", probe)]))
-        cases = {
+        cases: dict[str, Callable[[list[str]], None]] = {
             "tcp5424": lambda lines: send_tcp(node.port, lines),
             "tcp3164": lambda lines: send_tcp(node.port, lines),
             "udp5424": lambda lines: send_udp(node.port, lines),
@@ -97,15 +100,20 @@ def test_every_message_arrives_as_rfc5424_with_host_app_and_text(node: Node) -> 
         }
         for case, send in cases.items():
             build = rfc5424 if case.endswith("5424") else rfc3164
-            send([build(f"host-{case}", f"app-{case}", f"{case}-{i:04d} a=b \"q\"")
-                  for i in range(N)])
-        send_unix(node.layout.socket_path,
-                  [f"<14>May  1 12:00:00 sockapp[77]: sock-{i:04d}" for i in range(N)])
+            send(
+                [build(f"host-{case}", f"app-{case}", f'{case}-{i:04d} a=b "q"') for i in range(N)]
+            )
+        wait_until(node.layout.socket_path.exists, 10, "the imuxsock socket")
+        send_unix(
+            node.layout.socket_path,
+            [f"<14>May  1 12:00:00 sockapp[77]: sock-{i:04d}" for i in range(N)],
+        )
 
-        expected = {f"{case}-{i:04d} a=b \"q\"" for case in cases for i in range(N)}
+        expected = {f'{case}-{i:04d} a=b "q"' for case in cases for i in range(N)}
         expected |= {f"sock-{i:04d}" for i in range(N)}
-        wait_until(lambda: expected <= set(_texts(delivered(sink, ""))), 15,
-                   "every message at the sink")
+        wait_until(
+            lambda: expected <= set(_texts(delivered(sink, ""))), 15, "every message at the sink"
+        )
 
         received = [r for r in delivered(sink, "") if "probe-" not in r.msg]
         for case in cases:
@@ -115,7 +123,9 @@ def test_every_message_arrives_as_rfc5424_with_host_app_and_text(node: Node) -> 
                 (f"host-{case}", f"app-{case}", "4242", 134)
             }
         sock = [r for r in received if "sock-" in r.msg]
-        assert {(r.host, r.app, r.procid) for r in sock} == {(socket.gethostname(), "sockapp", "77")}
+        assert {(r.host, r.app, r.procid) for r in sock} == {
+            (socket.gethostname(), "sockapp", "77")
+        }
         print(f"\ndelivered {len(received)} messages, duplicates: {_duplicates(_texts(received))}")
 
 
@@ -127,6 +137,20 @@ def test_octet_counted_framing_reaches_an_octet_counting_agent(tmp_path: Path) -
             send_tcp(node.port, [rfc5424("h", "app", f"oc-{i:04d}") for i in range(N)])
             texts = _wait_for_all(sink, "oc-", {f"oc-{i:04d}" for i in range(N)}, 10)
             assert len(texts) == N
+    finally:
+        node.daemon.stop()
+
+
+def test_long_messages_arrive_whole(tmp_path: Path) -> None:
+    """rsyslog truncates at maxMessageSize (8 KiB unless the main config raises it)."""
+    node = Node(tmp_path, maxMessageSize=32 * 1024, udp=False)
+    long_text = "long-" + "x" * 20_000
+    try:
+        with running_sink(node.agent_port) as sink:
+            node.start()
+            send_tcp(node.port, [rfc5424("h", "app", long_text)])
+            texts = _wait_for_all(sink, "long-", {long_text}, 10)
+        assert texts == [long_text]
     finally:
         node.daemon.stop()
 
@@ -160,8 +184,10 @@ def test_agent_outage_mid_stream_loses_nothing(node: Node) -> None:
 
         texts = _wait_for_all(sink, "out-", {f"out-{i:05d}" for i in range(total)}, 20)
         duplicates = _duplicates(texts)
-        print(f"\noutage: {total} sent, {len(set(texts))} distinct delivered, "
-              f"{duplicates} duplicates ({before} before the outage)")
+        print(
+            f"\noutage: {total} sent, {len(set(texts))} distinct delivered, "
+            f"{duplicates} duplicates ({before} before the outage)"
+        )
         assert duplicates <= DUPLICATES_PER_BREAK
     finally:
         sink.stop(graceful=False, drain_timeout=0)
@@ -175,8 +201,11 @@ def test_restart_with_queued_messages_loses_nothing(node: Node) -> None:
     copy = Path(node.settings.local_copy.path)
     # The local copy runs after the forwarding action in the same ruleset: a line there
     # means the message is in the forwarding queue.
-    wait_until(lambda: copy.exists() and copy.read_text().count("rst-") >= total, 10,
-               "every message in the forwarding queue")
+    wait_until(
+        lambda: copy.exists() and copy.read_text().count("rst-") >= total,
+        10,
+        "every message in the forwarding queue",
+    )
 
     assert node.daemon.stop() == 0  # SIGTERM: queue.saveOnShutdown spools it to disk
     spooled = sorted(p.name for p in node.layout.spool.iterdir())
@@ -187,7 +216,9 @@ def test_restart_with_queued_messages_loses_nothing(node: Node) -> None:
         texts = _wait_for_all(sink, "rst-", {f"rst-{i:05d}" for i in range(total)}, 15)
         node.daemon.stop()
     duplicates = _duplicates(texts)
-    print(f"\nrestart: {total} queued, {len(set(texts))} distinct delivered, "
-          f"{duplicates} duplicates, spool had {spooled}")
+    print(
+        f"\nrestart: {total} queued, {len(set(texts))} distinct delivered, "
+        f"{duplicates} duplicates, spool had {spooled}"
+    )
     assert duplicates <= DUPLICATES_PER_BREAK
     assert not list(node.layout.spool.iterdir()), "the queue files were not consumed"

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from tests.policy import compliant as c
+from tests.policy.harness import DELETE, analyze, analyze_stack, changed
+from tooling.graph import RecordedResource
+
+RULE = ("rules", 0)
+DEFAULT = (*RULE, "applyServerSideEncryptionByDefault")
+ABORT = (*RULE, "abortIncompleteMultipartUpload", "daysAfterInitiation")
+COMPANIONS = "s3-bucket-companions"
+LOCK = "s3-object-lock"
+STACK_POLICIES = (COMPANIONS, LOCK)
+PUBLIC_GRANT = {
+    "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"},
+    "permission": "READ",
+}
+
+
+def _no_tls(statement: dict[str, Any]) -> dict[str, Any]:
+    return {**c.bucket_policy(), "policy": c.document(statement)}
+
+
+# (resource type, props, policy config, the one policy expected to fire)
+VIOLATIONS = [
+    pytest.param(
+        c.SSE_T,
+        changed(c.sse(), DEFAULT, {"sseAlgorithm": "AES256"}),
+        {},
+        "s3-encryption-kms",
+        id="sse-s3-where-kms-required",
+    ),
+    pytest.param(
+        c.SSE_T,
+        changed(c.sse(), (*DEFAULT, "kmsMasterKeyId"), DELETE),
+        {},
+        "s3-encryption-kms",
+        id="aws-managed-kms-key",
+    ),
+    pytest.param(c.SSE_T, {**c.sse(), "rules": []}, {}, "s3-encryption-kms", id="no-rules"),
+    pytest.param(
+        c.SSE_T,
+        changed(c.sse(), (*RULE, "bucketKeyEnabled"), False),
+        {},
+        "s3-bucket-key-enabled",
+        id="bucket-key-off",
+    ),
+    pytest.param(
+        c.VERSIONING_T,
+        changed(c.versioning(), ("versioningConfiguration", "status"), "Suspended"),
+        {},
+        "s3-versioning-enabled",
+        id="versioning-suspended",
+    ),
+    pytest.param(
+        c.PAB_T,
+        {**c.public_access_block(), "restrictPublicBuckets": False},
+        {},
+        "s3-public-access-block",
+        id="one-flag-false",
+    ),
+    pytest.param(
+        c.PAB_T,
+        changed(c.public_access_block(), ("ignorePublicAcls",), DELETE),
+        {},
+        "s3-public-access-block",
+        id="one-flag-unset",
+    ),
+    pytest.param(
+        c.BUCKET_T, {**c.bucket(), "acl": "public-read"}, {}, "s3-no-public-acl", id="canned"
+    ),
+    pytest.param(
+        c.ACL_T,
+        {"bucket": c.BUCKET, "accessControlPolicy": {"grants": [PUBLIC_GRANT]}},
+        {},
+        "s3-no-public-acl",
+        id="grant-to-all-users",
+    ),
+    pytest.param(
+        c.BUCKET_POLICY_T,
+        _no_tls({**c.tls_statement(), "Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
+        {},
+        "s3-deny-insecure-transport",
+        id="denies-tls-instead",
+    ),
+    pytest.param(
+        c.BUCKET_POLICY_T,
+        _no_tls({**c.tls_statement(), "Resource": c.BUCKET_ARN}),
+        {},
+        "s3-deny-insecure-transport",
+        id="objects-not-covered",
+    ),
+    pytest.param(
+        c.BUCKET_POLICY_T,
+        _no_tls({**c.tls_statement(), "Principal": {"AWS": f"arn:aws:iam::{c.ACCOUNT}:root"}}),
+        {},
+        "s3-deny-insecure-transport",
+        id="one-principal-only",
+    ),
+    pytest.param(
+        c.LIFECYCLE_T,
+        changed(c.lifecycle(), ABORT[:-1], DELETE),
+        {},
+        "s3-lifecycle-abort-multipart",
+        id="no-abort",
+    ),
+    pytest.param(
+        c.LIFECYCLE_T,
+        changed(c.lifecycle(), ABORT, 30),
+        {},
+        "s3-lifecycle-abort-multipart",
+        id="abort-too-late",
+    ),
+    pytest.param(
+        c.LIFECYCLE_T,
+        changed(c.lifecycle(), (*RULE, "filter"), {"prefix": "tmp/"}),
+        {},
+        "s3-lifecycle-abort-multipart",
+        id="abort-only-under-prefix",
+    ),
+    pytest.param(
+        c.LIFECYCLE_T,
+        changed(c.lifecycle(), (*RULE, "status"), "Disabled"),
+        {},
+        "s3-lifecycle-abort-multipart",
+        id="rule-disabled",
+    ),
+    pytest.param(
+        c.OWNERSHIP_T,
+        changed(c.ownership(), ("rule", "objectOwnership"), "ObjectWriter"),
+        {},
+        "s3-ownership-enforced",
+        id="object-writer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("type_token", "props", "config", "policy"), VIOLATIONS)
+def test_violation_fires_exactly_its_policy(
+    type_token: str, props: dict[str, Any], config: dict[str, Any], policy: str
+) -> None:
+    fired = analyze(type_token, props, {**c.CONFIG, **config})
+    assert set(fired) == {policy}, fired
+
+
+@pytest.mark.parametrize(
+    ("type_token", "props"),
+    [
+        (c.BUCKET_T, c.bucket()),
+        (c.SSE_T, c.sse()),
+        (c.VERSIONING_T, c.versioning()),
+        (c.PAB_T, c.public_access_block()),
+        (c.OWNERSHIP_T, c.ownership()),
+        (c.LIFECYCLE_T, c.lifecycle()),
+        (c.BUCKET_POLICY_T, c.bucket_policy()),
+        (c.ACL_T, {"bucket": c.BUCKET, "acl": "private"}),
+        (c.LIFECYCLE_T, changed(c.lifecycle(), (*RULE, "filter"), {"prefix": ""})),
+    ],
+)
+def test_compliant_resource_fires_nothing(type_token: str, props: dict[str, Any]) -> None:
+    assert analyze(type_token, props, c.CONFIG) == {}
+
+
+def test_sse_s3_is_accepted_where_kms_is_not_required() -> None:
+    props = changed(c.sse(), DEFAULT, {"sseAlgorithm": "AES256"})
+    assert analyze(c.SSE_T, props, {"s3-encryption-kms": {"requireKms": False}}) == {}
+
+
+def test_key_unknown_during_preview_is_not_a_violation() -> None:
+    props = changed(c.sse(), (*DEFAULT, "kmsMasterKeyId"), UNKNOWN_STRING_VALUE)
+    assert analyze(c.SSE_T, props) == {}
+
+
+def test_messages_name_the_bad_value() -> None:
+    props = changed(c.versioning(), ("versioningConfiguration", "status"), "Suspended")
+    assert analyze(c.VERSIONING_T, props)["s3-versioning-enabled"] == [
+        "versioningConfiguration.status is 'Suspended', not 'Enabled'"
+    ]
+
+
+# --- stack policies ---------------------------------------------------------------------
+
+
+def _without(type_token: str) -> list[RecordedResource]:
+    return [r for r in c.resources() if r.type != type_token]
+
+
+def _replace(type_token: str, **inputs: Any) -> list[RecordedResource]:
+    return [
+        dataclasses.replace(r, inputs={**r.inputs, **inputs}) if r.type == type_token else r
+        for r in c.resources()
+    ]
+
+
+@pytest.mark.parametrize(
+    "missing", [c.SSE_T, c.VERSIONING_T, c.PAB_T, c.OWNERSHIP_T, c.LIFECYCLE_T, c.BUCKET_POLICY_T]
+)
+def test_bucket_without_a_companion_violates(missing: str) -> None:
+    fired = analyze_stack(_without(missing), c.CONFIG)
+    assert set(fired) == {COMPANIONS}
+    [(message, at)] = fired[COMPANIONS]
+    assert at == c.urn(c.BUCKET_T, "archive")
+    assert "bucket 'archive' (audit-archive-test) has no" in message
+
+
+def test_companion_linked_by_bucket_name_alone_counts() -> None:
+    resources = [dataclasses.replace(r, dependencies=()) for r in c.resources()]
+    assert analyze_stack(resources, c.CONFIG) == {}
+
+
+def test_companion_of_another_bucket_does_not_count() -> None:
+    resources = [
+        dataclasses.replace(r, dependencies=(), inputs={**r.inputs, "bucket": "other"})
+        if r.type == c.SSE_T
+        else r
+        for r in c.resources()
+    ]
+    assert set(analyze_stack(resources, c.CONFIG)) == {COMPANIONS}
+
+
+PROD_LOCK = {"requireObjectLock": True, "allowedModes": ["COMPLIANCE"], "minRetentionDays": 90}
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        pytest.param(_without(c.LOCK_T), id="no-lock-configuration"),
+        pytest.param(_replace(c.BUCKET_T, objectLockEnabled=False), id="bucket-without-lock"),
+        pytest.param(
+            _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "GOVERNANCE", "days": 365}}),
+            id="mode-not-allowed",
+        ),
+        pytest.param(
+            _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}),
+            id="retention-too-short",
+        ),
+        pytest.param(_replace(c.LOCK_T, rule=None), id="no-default-retention"),
+    ],
+)
+def test_object_lock_where_required(resources: list[RecordedResource]) -> None:
+    fired = analyze_stack(resources, {**c.CONFIG, LOCK: PROD_LOCK})
+    assert set(fired) == {LOCK}
+
+
+def test_object_lock_in_years_meets_a_days_minimum() -> None:
+    resources = _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "COMPLIANCE", "years": 1}})
+    assert analyze_stack(resources, {LOCK: PROD_LOCK}) == {}
+
+
+def test_object_lock_not_required_by_default() -> None:
+    assert analyze_stack(_without(c.LOCK_T), c.CONFIG) == {}
