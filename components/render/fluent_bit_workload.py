@@ -21,7 +21,7 @@ CONFIG_FILE = "fluent-bit.yaml"
 CHECKSUM_ANNOTATION = "checksum/config"
 NAME = "fluent-bit"
 # Without IRSA (local stacks) the S3 route takes static keys from this optional Secret.
-STATIC_CREDENTIALS_SECRET = "fluent-bit-aws-credentials"
+STATIC_CREDENTIALS_SECRET = "fluent-bit-aws-credentials"  # noqa: S105 - a Secret name
 
 
 def agent_labels() -> dict[str, str]:
@@ -62,7 +62,7 @@ def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str)
     ]
     mounts: list[Manifest] = [
         {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
         *({"name": volume_name(path), "mountPath": path} for path in host_paths),
     ]
     env: list[Manifest] = [
