@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench clean
+.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf build
+
+## docs: regenerate docs/config-reference.md from the config models
+docs: $(STAMP)
+	@$(PY) -m tooling.config_reference > docs/config-reference.md

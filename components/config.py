@@ -36,10 +36,16 @@ class StackConfig(CamelModel):
     region: str
     cluster: ClusterSettings
     bucket: BucketSettings = BucketSettings()
-    log_prefix: str = "audit/"
-    tags: dict[str, str] = Field(default_factory=dict)
-    # Secret: the kubeconfig of an existing cluster (`pulumi config set --secret kubeconfig`).
-    kubeconfig: str | None = Field(default=None, repr=False)
+    log_prefix: str = Field(
+        default="audit/",
+        description="Key prefix of the archive: the only prefix the agent's role may write.",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Added to AWS resources.")
+    kubeconfig: str | None = Field(
+        default=None,
+        repr=False,
+        description="Secret: `pulumi config set --secret kubeconfig < file` (mode existing).",
+    )
     agent: AgentSettings = Field(
         default_factory=lambda: AgentSettings(routes=[S3Route(name="audit-archive")])
     )

@@ -63,22 +63,36 @@ def check_dns_label(value: str, what: str) -> str:
 class ObjectLockSettings(CamelModel):
     """S3 Object Lock: WORM retention of every audit object."""
 
-    enabled: bool = False
-    mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
-    retention_days: int = Field(default=365, ge=1, le=36500)
+    enabled: bool = Field(default=False, description="Set at bucket creation; cannot be undone.")
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE",
+        description="COMPLIANCE: nobody, root included, can delete before retention ends.",
+    )
+    retention_days: int = Field(default=365, ge=1, le=36500, description="Default lock per object.")
 
 
 class BucketSettings(CamelModel):
     """The audit archive bucket. Defaults are the secure ones."""
 
-    name: str | None = None
-    encryption: Literal["kms", "sse-s3"] = "kms"
-    retention_days: int = Field(default=400, ge=1, le=36500)
-    transition_days: int | None = Field(default=90, ge=0)
+    name: str | None = Field(default=None, description="Unset: a generated unique name.")
+    encryption: Literal["kms", "sse-s3"] = Field(
+        default="kms", description="kms: a dedicated key with rotation; sse-s3: AES256."
+    )
+    retention_days: int = Field(
+        default=400, ge=1, le=36500, description="Objects under logPrefix expire after this."
+    )
+    transition_days: int | None = Field(
+        default=90, ge=0, description="Move to transitionStorageClass; null: never."
+    )
     transition_storage_class: StorageClass = "GLACIER_IR"
     object_lock: ObjectLockSettings = ObjectLockSettings()
-    admin_role_arn: str | None = None
-    force_destroy: bool = False
+    admin_role_arn: str | None = Field(
+        default=None,
+        description="Without object lock: the one role allowed to delete audit objects.",
+    )
+    force_destroy: bool = Field(
+        default=False, description="Let `pulumi destroy` empty the bucket (dev only)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -148,21 +162,37 @@ _DEFAULT_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator")
 class ClusterSettings(CamelModel):
     """Where the pipeline runs: a new EKS cluster, or an existing cluster by kubeconfig."""
 
-    mode: Literal["eks", "existing"]
-    name: str
+    mode: Literal["eks", "existing"] = Field(
+        description="eks: create the cluster; existing: deploy into one by kubeconfig."
+    )
+    name: str = Field(description="The EKS cluster name (or a label for an existing one).")
     # mode: eks
-    version: str = "1.33"
-    public_access_cidrs: list[str] = Field(default_factory=list)
-    vpc_id: str | None = None
-    subnet_ids: list[str] = Field(default_factory=list)
+    version: str = Field(default="1.33", description="eks: Kubernetes minor version.")
+    public_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="eks: who may reach the API server from outside the VPC; [] = private.",
+    )
+    vpc_id: str | None = Field(default=None, description="eks: unset = the default VPC.")
+    subnet_ids: list[str] = Field(
+        default_factory=list, description="eks: private subnets for nodes (with vpcId)."
+    )
     node_group: NodeGroupSettings = NodeGroupSettings()
     enabled_log_types: list[LogType] = Field(default_factory=lambda: list(_DEFAULT_LOG_TYPES))
     # mode: existing
-    kubeconfig_path: str | None = None
-    context: str | None = None
-    oidc_provider_arn: str | None = None
-    oidc_provider_url: str | None = None
-    irsa: bool = True
+    kubeconfig_path: str | None = Field(
+        default=None, description="existing: kubeconfig file (or the secret `kubeconfig` key)."
+    )
+    context: str | None = Field(default=None, description="existing: kubeconfig context.")
+    oidc_provider_arn: str | None = Field(
+        default=None, description="existing: IAM OIDC provider of the cluster, for IRSA."
+    )
+    oidc_provider_url: str | None = Field(
+        default=None, description="existing: its issuer URL (https://oidc.eks...)."
+    )
+    irsa: bool = Field(
+        default=True,
+        description="existing: false runs the agent without an IAM role (static keys).",
+    )
 
     @field_validator("name")
     @classmethod
