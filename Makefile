@@ -42,3 +42,11 @@ clean:
 ## docs: regenerate docs/config-reference.md from the config models
 docs: $(STAMP)
 	@$(PY) -m tooling.config_reference > docs/config-reference.md
+
+## verify: prove the demo's audit events reached S3 (stack outputs, or flags in ARGS)
+verify: $(STAMP)
+	@$(PY) -m tooling.verify --stack $(STACK) $(ARGS)
+
+## e2e: the local stack end to end on this machine (needs fluent-bit and rsyslogd)
+e2e: $(STAMP)
+	@$(PY) -m tooling.e2e

@@ -5,8 +5,10 @@ import pulumi
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
 from components.config import from_pulumi
+from components.demo import DemoWorkloads, DemoWorkloadsArgs
 from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.render.fluent_bit import PipelineContext
 from components.render.iam import audit_writer_policy
 
@@ -16,7 +18,11 @@ tags = {**cfg.tags, "environment": cfg.environment, "managed-by": "pulumi"}
 cluster = ClusterAccess(
     "cluster",
     ClusterAccessArgs(
-        settings=cfg.cluster, partition=cfg.partition, kubeconfig=cfg.kubeconfig, tags=tags
+        settings=cfg.cluster,
+        partition=cfg.partition,
+        kubeconfig=cfg.kubeconfig,
+        node_user_data=node_user_data(cfg.node_syslog, cfg.agent.listen_port),
+        tags=tags,
     ),
 )
 
@@ -56,6 +62,30 @@ agent = FluentBitDaemonSet(
     ),
 )
 
+node_syslog = NodeSyslog(
+    "node-syslog",
+    NodeSyslogArgs(
+        settings=cfg.node_syslog,
+        agent_port=cfg.agent.listen_port,
+        namespace=cfg.agent.namespace,
+        provider=cluster.provider,
+        depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+    ),
+)
+
+demo = None
+if cfg.demo.enabled:
+    demo = DemoWorkloads(
+        "demo",
+        DemoWorkloadsArgs(
+            settings=cfg.demo,
+            run_id=cfg.demo.effective_run_id(cfg.environment),
+            provider=cluster.provider,
+            syslog_port=cfg.node_syslog.listen_port,
+            syslog_transport="tcp" if cfg.node_syslog.tcp else "udp",
+        ),
+    )
+
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("bucketName", archive.bucket_name)
 pulumi.export("bucketArn", archive.bucket_arn)
@@ -65,3 +95,7 @@ pulumi.export("region", cfg.region)
 pulumi.export("agentRoleArn", agent_role.role_arn if agent_role else None)
 pulumi.export("agentNamespace", agent.namespace)
 pulumi.export("agentConfigChecksum", agent.config_checksum)
+pulumi.export("nodeSyslogMode", node_syslog.mode)
+pulumi.export("demoNamespace", demo.namespace if demo else None)
+pulumi.export("demoRunId", demo.run_id if demo else None)
+pulumi.export("demoServices", demo.service_names if demo else [])

@@ -79,6 +79,23 @@ def throughput(root: Path, total: int) -> Row:
     return Row(f"throughput ({total} msgs, TCP in)", total, elapsed, total / elapsed, lost, dups)
 
 
+def _settle(sink: TcpSink, marker: str, total: int, quiet: float, timeout: float) -> float:
+    """Wait until every message arrived, or nothing new came for `quiet` seconds (a
+    message lost for good); return when the last frame arrived (monotonic clock)."""
+    deadline = time.monotonic() + timeout
+    last_count, last_change = sink.count(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        count = sink.count()
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+            continue
+        complete = count >= total and _all_in(sink, marker, total)
+        if complete or time.monotonic() - last_change > quiet:
+            return last_change
+    raise TimeoutError(f"messages still arriving after {timeout:.0f}s")
+
+
 def outage(root: Path, seconds: float, rate: int, graceful: bool) -> Row:
     layout = NodeLayout(root)
     settings = layout.settings(udp=False)
@@ -87,48 +104,41 @@ def outage(root: Path, seconds: float, rate: int, graceful: bool) -> Row:
     marker = "og-" if graceful else "or-"
     sink = TcpSink(agent_port)
     sink.start()
+    daemon = RsyslogDaemon(layout)
     sent = 0
     try:
-        with RsyslogDaemon(layout) as daemon:
-            daemon.wait_listening(settings.listen_port)
-            prime(sink, lambda p: send_tcp(settings.listen_port, [rfc5424("h", "bench", p)]))
-            stop_sending = threading.Event()
+        daemon.start()
+        daemon.wait_listening(settings.listen_port)
+        prime(sink, lambda p: send_tcp(settings.listen_port, [rfc5424("h", "bench", p)]))
+        stop_sending = threading.Event()
 
-            def stream() -> None:  # `rate` messages/s in 10 ms slices
-                nonlocal sent
-                with socket.create_connection((LOOPBACK, settings.listen_port), 10) as conn:
-                    while not stop_sending.is_set():
-                        burst = [
-                            rfc5424("node-1", "bench", f"{marker}{sent + i:07d}")
-                            for i in range(max(1, rate // 100))
-                        ]
-                        conn.sendall("".join(f"{line}\n" for line in burst).encode())
-                        sent += len(burst)
-                        time.sleep(0.01)
+        def stream() -> None:  # `rate` messages/s in 10 ms slices
+            nonlocal sent
+            with socket.create_connection((LOOPBACK, settings.listen_port), 10) as conn:
+                while not stop_sending.is_set():
+                    burst = [
+                        rfc5424("node-1", "bench", f"{marker}{sent + i:07d}")
+                        for i in range(max(1, rate // 100))
+                    ]
+                    conn.sendall("".join(f"{line}\n" for line in burst).encode())
+                    sent += len(burst)
+                    time.sleep(0.01)
 
-            sender = threading.Thread(target=stream, daemon=True)
-            sender.start()
-            time.sleep(1.0)
-            sink.stop(graceful=graceful)
-            time.sleep(seconds)
-            stop_sending.set()
-            sender.join(timeout=10)
-            back = time.monotonic()
-            sink.start()
-            wait_until(
-                lambda: sink.count() >= sent and _all_in(sink, marker, sent),
-                seconds + 120,
-                "queued messages after the outage",
-                interval=0.01,
-            )
-            recovery = time.monotonic() - back
-            time.sleep(0.5)
-            lost, dups = _tally(sink, marker, sent)
-    except TimeoutError:
+        sender = threading.Thread(target=stream, daemon=True)
+        sender.start()
+        time.sleep(1.0)
+        sink.stop(graceful=graceful)
+        time.sleep(seconds)
+        stop_sending.set()
+        sender.join(timeout=10)
+        back = time.monotonic()
+        sink.start()
+        recovery = _settle(sink, marker, sent, quiet=12.0, timeout=seconds + 120) - back
+        time.sleep(0.5)
         lost, dups = _tally(sink, marker, sent)
-        recovery = float("nan")
     finally:
         sink.stop(graceful=False, drain_timeout=0)
+        daemon.stop()
     kind = "draining agent" if graceful else "agent reset"
     return Row(f"recovery after {seconds:g}s outage ({kind})", sent, recovery, None, lost, dups)
 

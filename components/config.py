@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.fluent_bit_routes import S3Route
 from components.render.model import CamelModel
+from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
 STACKS = ("dev", "staging", "prod", "local")
@@ -49,6 +51,30 @@ class StackConfig(CamelModel):
     agent: AgentSettings = Field(
         default_factory=lambda: AgentSettings(routes=[S3Route(name="audit-archive")])
     )
+    node_syslog: NodeSyslogSettings = NodeSyslogSettings()
+    demo: DemoSettings = DemoSettings()
+
+    @model_validator(mode="after")
+    def _sections_agree(self) -> StackConfig:
+        syslog, agent = self.node_syslog, self.agent
+        if syslog.mode == "userdata" and self.cluster.mode != "eks":
+            raise ValueError(
+                "nodeSyslog.mode 'userdata' installs rsyslog on nodes this project creates "
+                "(cluster.mode 'eks'); an existing cluster needs mode 'daemonset'"
+            )
+        if syslog.fluent_bit_syslog_format != agent.tcp_framing:
+            raise ValueError(
+                f"nodeSyslog.tcpFraming {syslog.tcp_framing!r} and agent.tcpFraming "
+                f"{agent.tcp_framing!r} disagree: the agent would split messages wrongly; "
+                f"set agent.tcpFraming to {syslog.fluent_bit_syslog_format!r}"
+            )
+        if syslog.max_message_size >= agent.max_line_bytes:
+            raise ValueError(
+                f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) must be below the "
+                f"agent's bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops "
+                "the longest lines rsyslog forwards"
+            )
+        return self
 
     @field_validator("region")
     @classmethod

@@ -18,8 +18,15 @@ from pathlib import Path
 from components.config import ConfigError
 from tooling.artifacts import write_plan
 from tooling.engine import REPO_ROOT, StackFileError, run_stack, stack_names
+from tooling.policy_runner import (
+    PolicyConfigError,
+    PolicyPackError,
+    PolicyReport,
+    run_policy_pack,
+)
 
 EXIT_OK, EXIT_POLICY, EXIT_INPUT = 0, 1, 2
+POLICY_CONFIG_DIR = REPO_ROOT / "policy" / "config"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class PlanResult:
     stack: str
     out_dir: Path
     counts: dict[str, int]
+    policy: PolicyReport
 
 
 class PlanError(Exception):
@@ -41,16 +49,27 @@ def plan_stack(stack: str, build_dir: Path, root: Path = REPO_ROOT) -> PlanResul
         graph = run_stack(stack, root)
     except (ConfigError, StackFileError) as error:
         raise PlanError(str(error)) from None
+    config_path = POLICY_CONFIG_DIR / f"{stack}.json"
+    if not config_path.is_file():
+        raise PlanError(f"no policy config for stack {stack!r}: create {config_path}")
+    try:
+        report = run_policy_pack(graph, config_path)
+    except (PolicyConfigError, PolicyPackError) as error:
+        raise PlanError(_one_line(error)) from None
     out_dir = build_dir / stack
     counts = write_plan(graph, out_dir)
-    return PlanResult(stack=stack, out_dir=out_dir, counts=counts)
+    (out_dir / "policy.txt").write_text(report.render(), encoding="utf-8")
+    return PlanResult(stack=stack, out_dir=out_dir, counts=counts, policy=report)
 
 
 def summary(result: PlanResult) -> str:
     c = result.counts
+    policy = result.policy
+    advisory = len(policy.violations) - len(policy.mandatory)
     return (
         f"{result.stack}: {c['resources']} resources, {c['manifests']} Kubernetes manifests, "
-        f"{c['documents']} policy documents, {c['configs']} daemon configs -> {result.out_dir}"
+        f"{c['documents']} policy documents, {c['configs']} daemon configs; policy: "
+        f"{len(policy.mandatory)} mandatory, {advisory} advisory violations -> {result.out_dir}"
     )
 
 
@@ -81,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, EXIT_INPUT)
             continue
         print(summary(result))
+        if result.policy.has_mandatory:
+            for violation in result.policy.mandatory:
+                print(f"plan {stack}: {violation.line().strip()}", file=sys.stderr)
+            worst = max(worst, EXIT_POLICY)
     return worst
 
 

@@ -228,10 +228,9 @@ def _pump_lines(stream: IO[bytes], lines: queue.Queue[bytes]) -> None:
         lines.put(line)
 
 
-def _wait_for_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: float) -> int:
-    assert process.stdout is not None
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=_pump_lines, args=(process.stdout, lines), daemon=True).start()
+def _wait_for_port(
+    process: subprocess.Popen[bytes], lines: queue.Queue[bytes], stderr: IO[bytes], timeout: float
+) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -248,7 +247,7 @@ def _wait_for_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout:
     raise PolicyPackError(f"policy pack {state} before printing its port:\n{detail}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], pump: threading.Thread) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -256,6 +255,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_TIMEOUT_S)
+    # The pump ends at end of file, once the process is gone.
+    pump.join(timeout=STOP_TIMEOUT_S)
+    if process.stdout is not None and not pump.is_alive():
+        process.stdout.close()
 
 
 @contextlib.contextmanager
@@ -280,13 +283,17 @@ def analyzer(
             stdout=subprocess.PIPE,
             stderr=stderr,
         )
+        assert process.stdout is not None
+        lines: queue.Queue[bytes] = queue.Queue()
+        pump = threading.Thread(target=_pump_lines, args=(process.stdout, lines), daemon=True)
+        pump.start()
         try:
-            port = _wait_for_port(process, stderr, timeout)
+            port = _wait_for_port(process, lines, stderr, timeout)
             with grpc.insecure_channel(f"127.0.0.1:{port}", options=_GRPC_OPTIONS) as channel:
                 grpc.channel_ready_future(channel).result(timeout=timeout)
                 yield analyzer_pb2_grpc.AnalyzerStub(channel)
         finally:
-            _stop(process)
+            _stop(process, pump)
 
 
 # --- requests ---------------------------------------------------------------------------

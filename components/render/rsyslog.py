@@ -147,7 +147,7 @@ class SyslogResources(CamelModel):
 
     cpu_request: str = "50m"
     memory_request: str = "64Mi"
-    cpu_limit: str | None = None
+    cpu_limit: str | None = "500m"
     memory_limit: str = "256Mi"
 
     @field_validator("cpu_request", "memory_request", "cpu_limit", "memory_limit")

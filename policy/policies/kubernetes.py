@@ -146,7 +146,8 @@ def _host_access(
     ]
     if uses:
         namespace, name = identity(resource.props)
-        report(f"{namespace}/{name} is not an allow-listed node agent but uses {'; '.join(uses)}")
+        who = f"{namespace}/{name or resource.name}"
+        report(f"{who} is not an allow-listed node agent but uses {'; '.join(uses)}")
 
 
 def _no_token(
@@ -157,7 +158,8 @@ def _no_token(
         return
     if not allow_listed(resource.props, as_list(config["apiClients"])):
         namespace, name = identity(resource.props)
-        report(f"{namespace}/{name} mounts a service account token (automount is {value!r})")
+        who = f"{namespace}/{name or resource.name}"
+        report(f"{who} mounts a service account token (automount is {value!r})")
 
 
 def _not_default_namespace(resource: Resource, config: Mapping[str, Any], report: Report) -> None:

@@ -76,7 +76,9 @@ def test_buffers_live_on_host_paths_and_config_is_read_only() -> None:
     graph = _graph()
     pod = _daemonset(graph)["template"]["spec"]
     host_paths = {v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
-    config = yaml.safe_load(graph.one("kubernetes:core/v1:ConfigMap").inputs["data"]["fluent-bit.yaml"])
+    config = yaml.safe_load(
+        graph.one("kubernetes:core/v1:ConfigMap").inputs["data"]["fluent-bit.yaml"]
+    )
     storage_path = config["service"]["storage.path"]
     [s3] = [o for o in config["pipeline"]["outputs"] if o["name"] == "s3"]
     assert {storage_path, s3["store_dir"]} <= host_paths
@@ -105,7 +107,10 @@ def test_resources_priority_tolerations_and_rolling_update() -> None:
     assert _container(graph)["resources"]["requests"]  # defaults stay
     assert pod["priorityClassName"] == "system-node-critical"
     assert {"operator": "Exists"} in pod["tolerations"]
-    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%"}}
+    assert spec["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "20%"},
+    }
 
 
 def test_probes_and_grace_period() -> None:
@@ -113,7 +118,9 @@ def test_probes_and_grace_period() -> None:
     container = _container(graph)
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["path"] == "/api/v1/health"
-    config = yaml.safe_load(graph.one("kubernetes:core/v1:ConfigMap").inputs["data"]["fluent-bit.yaml"])
+    config = yaml.safe_load(
+        graph.one("kubernetes:core/v1:ConfigMap").inputs["data"]["fluent-bit.yaml"]
+    )
     assert config["service"]["grace"] == "40"
     assert _daemonset(graph)["template"]["spec"]["terminationGracePeriodSeconds"] > 40
 
@@ -178,7 +185,9 @@ def test_stack_agent_writes_under_the_prefix_its_role_may_write(stack: str) -> N
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stack_agent_config_passes_fluent_bit_dry_run_when_installed(stack: str, tmp_path: Path) -> None:
+def test_stack_agent_config_passes_fluent_bit_dry_run_when_installed(
+    stack: str, tmp_path: Path
+) -> None:
     text, _ = _agent_config(stack)
     path = tmp_path / "fluent-bit.yaml"
     path.write_text(text)
@@ -189,4 +198,3 @@ def test_stack_agent_config_passes_fluent_bit_dry_run_when_installed(stack: str,
         return
     result = dry_run(path, env={"NODE_NAME": "node-1", "HOST_IP": "127.0.0.1"})
     assert result.returncode == 0, result.stdout + result.stderr
-

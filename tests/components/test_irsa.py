@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.render.iam import audit_writer_policy
 from tests.conftest import policy_document, run_component
+from tooling.graph import ResourceGraph
 
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"
@@ -12,7 +13,7 @@ BUCKET = "arn:aws:s3:::archive"
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
 
 
-def _graph():  # type: ignore[no-untyped-def]
+def _graph() -> ResourceGraph:
     args = ServiceAccountRoleArgs(
         namespace="audit-logging",
         service_account="fluent-bit",

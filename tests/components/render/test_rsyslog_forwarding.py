@@ -119,8 +119,9 @@ def test_every_message_arrives_as_rfc5424_with_host_app_and_text(node: Node) -> 
         for case in cases:
             mine = [r for r in received if r.msg.lstrip().startswith(case)]
             assert len(mine) == N, case
-            assert {(r.host, r.app, r.procid, r.pri) for r in mine} == {
-                (f"host-{case}", f"app-{case}", "4242", 134)
+            msgid = "AUDIT" if case.endswith("5424") else "-"
+            assert {(r.host, r.app, r.procid, r.msgid, r.pri) for r in mine} == {
+                (f"host-{case}", f"app-{case}", "4242", msgid, 134)
             }
         sock = [r for r in received if "sock-" in r.msg]
         assert {(r.host, r.app, r.procid) for r in sock} == {

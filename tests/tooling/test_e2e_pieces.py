@@ -1,0 +1,127 @@
+"""tooling.e2e without Fluent Bit: the remapped configs, the missing-binary message, and
+the whole run with a stand-in agent (tests/tooling/fake_fluent_bit.py) between the real
+rsyslogd and a real moto server."""
+
+from __future__ import annotations
+
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.render.fluent_bit_routes import OpenSearchRoute, RouteDefaults
+from components.render.rsyslog import render_main_conf, render_rsyslog_conf
+from tests.rsyslog_harness import validate_config
+from tooling import e2e
+from tooling.e2e import Ports, load_local_stack, remap_agent_config, remap_node_syslog
+from tooling.fluent_bit_schema import check_config, load_schema
+
+PORTS = Ports(syslog=20514, agent=25140, http=22020, s3=29000)
+ENDPOINT = "http://127.0.0.1:29000"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_agent_config_is_remapped_to_the_temp_dir_and_loopback(tmp_path: Path) -> None:
+    stack = load_local_stack()
+    config, dropped = remap_agent_config(stack.agent_config, tmp_path, PORTS, ENDPOINT, "b-e2e")
+    assert dropped == []
+    assert not [s for s in _strings(config) if s.startswith("/var/")]  # no node path is left
+    service = config["service"]
+    assert service["storage.path"].startswith(str(tmp_path))
+    assert service["http_port"] == "22020" and service["http_listen"] == "${HOST_IP}"
+    [syslog] = config["pipeline"]["inputs"]
+    assert (syslog["listen"], syslog["port"]) == ("127.0.0.1", "25140")
+    [s3] = [o for o in config["pipeline"]["outputs"] if o["name"] == "s3"]
+    assert (s3["endpoint"], s3["bucket"]) == (ENDPOINT, "b-e2e")
+    assert s3["store_dir"].startswith(str(tmp_path))
+    # The rendered key format and record layout are kept: they are what verify reads.
+    original = next(o for o in stack.agent_config["pipeline"]["outputs"] if o["name"] == "s3")
+    for key in ("s3_key_format", "format", "json_date_key", "compression", "upload_timeout"):
+        assert s3[key] == original[key]
+    assert check_config(config, load_schema()) == []
+
+
+def test_outputs_without_a_local_server_are_left_out(tmp_path: Path) -> None:
+    stack = load_local_stack()
+    defaults = RouteDefaults(s3_store_base="/var/fluent-bit/s3", total_limit_size="2G")
+    search = OpenSearchRoute(name="search", host="search.example.com").output(defaults)
+    config = {
+        **stack.agent_config,
+        "pipeline": {
+            **stack.agent_config["pipeline"],
+            "outputs": [*stack.agent_config["pipeline"]["outputs"], search],
+        },
+    }
+    remapped, dropped = remap_agent_config(config, tmp_path, PORTS, ENDPOINT, "b-e2e")
+    assert dropped == ["search"]
+    assert [o["name"] for o in remapped["pipeline"]["outputs"]] == ["s3", "stdout"]
+
+
+def test_node_syslog_is_remapped_and_rsyslogd_accepts_it(tmp_path: Path) -> None:
+    stack = load_local_stack()
+    settings = remap_node_syslog(stack.node_syslog, tmp_path, PORTS.syslog)
+    assert settings.listen_address == "127.0.0.1" and settings.listen_port == PORTS.syslog
+    assert settings.journal == "none" and settings.tcp
+    for path in (settings.work_directory, settings.spool_directory, settings.local_copy.path):
+        assert path.startswith(str(tmp_path))
+    dropin = tmp_path / "60-container-audit-log.conf"
+    dropin.write_text(render_rsyslog_conf(settings, PORTS.agent))
+    main = tmp_path / "rsyslog.conf"
+    main.write_text(render_main_conf(settings, dropin_path=str(dropin)))
+    for directory in (settings.work_directory, settings.spool_directory):
+        Path(directory).mkdir(parents=True)
+    checked = validate_config(main)
+    assert checked.returncode == 0, checked.stderr
+    assert f'port="{PORTS.agent}"' in dropin.read_text()
+
+
+def test_without_fluent_bit_it_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(e2e, "PACKAGE_BIN", str(tmp_path))
+    assert e2e.main([]) == e2e.EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("e2e: no 'fluent-bit' binary on PATH")
+
+
+def test_the_whole_run_with_a_stand_in_agent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """demo -> rsyslogd -> stand-in agent -> moto server -> verify, started and stopped
+    by e2e itself."""
+    fake = tmp_path / "fluent-bit"
+    stand_in = Path(__file__).with_name("fake_fluent_bit.py")
+    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{stand_in}" "$@"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    started = time.monotonic()
+    code = e2e.main(["--fluent-bit", str(fake), "--interval", "0.5", "--timeout", "30"])
+    captured = capsys.readouterr()
+    assert code == e2e.EXIT_OK, captured.err
+    assert time.monotonic() - started < 30
+    assert "verify: OK" in captured.out
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in captured.out.splitlines()
+        if line.startswith("service-")
+    }
+    # service-1: START, 4 x (EXEC + EXIT), STOP, and the shell session (start + 2 lines).
+    assert rows == {"service-1": "13", "service-2": "8"}
+    # Everything e2e started is stopped again.
+    started_pids = [
+        line.split("pid ")[1].rstrip(")") for line in captured.out.splitlines() if "started" in line
+    ]
+    stopped_pids = [
+        line.split("pid ")[1].rstrip(")") for line in captured.out.splitlines() if "stopped" in line
+    ]
+    assert sorted(started_pids) == sorted(stopped_pids) and len(started_pids) == 3

@@ -1,0 +1,273 @@
+"""tooling.verify against a real S3 API (moto server over HTTP on 127.0.0.1).
+
+Objects are written the way the agent writes them: keys from the rendered s3 output's
+`s3_key_format`, records from the agent's parser and record_modifier, json_lines with the
+iso8601 date key, gzip (see tests/tooling/agent_archive.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import secrets
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from components.config import load_stack_config
+from components.render.fluent_bit import PipelineContext, render_fluent_bit_config
+from demo.audit_events import Identity, format_event
+from tests.tooling.agent_archive import AgentS3Output
+from tooling.engine import load_stack_file
+from tooling.verify import (
+    EXIT_INPUT,
+    EXIT_MISSING,
+    EXIT_OK,
+    UnreadableObjectError,
+    decode_body,
+    main,
+    percentile,
+)
+
+RUN = "run-4711"
+REGION = "eu-west-1"  # the dev stack's region
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AUDIT_BUCKET", "AUDIT_PREFIX", "AUDIT_RUN_ID", "AUDIT_SERVICES", "STACK"):
+        monkeypatch.delenv(name, raising=False)
+    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"archive-{secrets.token_hex(4)}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return name
+
+
+def agent_output(bucket: str) -> AgentS3Output:
+    """The dev stack's s3 output, rendered with `bucket` as the audit bucket."""
+    raw, _ = load_stack_file("dev")
+    cfg = load_stack_config(raw, "dev")
+    agent = cfg.agent.with_default_bucket(bucket, cfg.region, cfg.log_prefix)
+    config = render_fluent_bit_config(agent, PipelineContext(cfg.cluster.name, "dev"))
+    return AgentS3Output.from_config(config, {"NODE_NAME": "node-a"})
+
+
+def events(service: str, count: int, ago: float, run_id: str = RUN) -> list[str]:
+    """`count` demo events of `service`, the first `ago` seconds ago, one second apart."""
+    identity = Identity(run_id, service, f"{service}-pod", "audit-demo", service, "node-a")
+    start = datetime.now(UTC) - timedelta(seconds=ago)
+    return [
+        format_event(
+            identity, "EXEC", f"exec: step {i}", pid=7, uid=10001, when=start + timedelta(seconds=i)
+        )
+        for i in range(count)
+    ]
+
+
+def upload(s3: Any, bucket: str, lines: list[str], members: int = 1) -> str:
+    output = agent_output(bucket)
+    now = datetime.now(UTC)
+    timed = [r for r in (output.record(line, now) for line in lines) if r is not None]
+    assert len(timed) == len(lines), "the agent's parser must keep every demo event"
+    return output.put(s3, timed, members)
+
+
+def verify(endpoint: str, bucket: str, *extra: str, services: str = "service-1,service-2") -> int:
+    return main(
+        [
+            "--stack", "dev", "--no-pulumi", "--bucket", bucket, "--endpoint-url", endpoint,
+            "--run-id", RUN, "--services", services, "--since", "10m",
+            "--timeout", "0", "--interval", "0.1", *extra,
+        ]
+    )  # fmt: skip
+
+
+def table(stdout: str) -> dict[str, list[str]]:
+    return {
+        line.split()[0]: line.split()[1:]
+        for line in stdout.splitlines()
+        if line.startswith("service-")
+    }
+
+
+def test_every_service_delivered(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload(s3, bucket, events("service-1", 3, ago=40) + events("other", 2, 40, run_id="x"))
+    upload(s3, bucket, events("service-1", 2, ago=30), members=2)  # several gzip members
+    upload(s3, bucket, events("service-2", 4, ago=20))
+
+    assert verify(endpoint, bucket) == EXIT_OK
+    out = capsys.readouterr().out
+    rows = table(out)
+    assert rows["service-1"][0] == "5" and rows["service-2"][0] == "4"
+    # Latency: event time -> LastModified; the events are 16-40 s old at upload.
+    p50 = float(rows["service-2"][3].rstrip("s"))
+    assert 10 <= p50 <= 60, out
+    assert "11 record(s) (2 not of this run)" in out
+    assert "verify: OK" in out
+
+
+def test_a_missing_service_fails_after_polling(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload(s3, bucket, events("service-1", 2, ago=10))
+    started = datetime.now(UTC)
+    assert verify(endpoint, bucket, "--timeout", "0.5") == EXIT_MISSING
+    assert datetime.now(UTC) - started < timedelta(seconds=5), "polling is bounded"
+    captured = capsys.readouterr()
+    assert "waiting for service-2" in captured.err  # progress while it waits
+    assert (
+        f"not delivered with run_id={RUN}: service-2 (in s3://{bucket}/audit/dev/" in captured.err
+    )
+    assert table(captured.out)["service-2"][0] == "0"
+
+
+def test_expected_counts_catch_a_partial_delivery(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload(s3, bucket, events("service-1", 2, ago=10) + events("service-2", 1, ago=10))
+    assert verify(endpoint, bucket, services="service-1=3,service-2=1") == EXIT_MISSING
+    assert "service-1 (2/3 records)" in capsys.readouterr().err
+    assert verify(endpoint, bucket, services="service-1=2,service-2=1") == EXIT_OK
+    assert verify(endpoint, bucket, services="service-1=two") == EXIT_INPUT
+
+
+def test_empty_bucket(endpoint: str, bucket: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify(endpoint, bucket) == EXIT_MISSING
+    assert f"s3://{bucket} is empty" in capsys.readouterr().err
+
+
+def test_wrong_prefix_names_what_is_there(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload(s3, bucket, events("service-1", 1, ago=5) + events("service-2", 1, ago=5))
+    assert verify(endpoint, bucket, "--prefix", "audit/prod/") == EXIT_MISSING
+    err = capsys.readouterr().err
+    assert f"no objects under s3://{bucket}/audit/prod/ (wrong --prefix?)" in err
+    assert "the bucket has: audit/" in err
+
+
+def test_corrupt_object_is_reported(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = agent_output(bucket).key(datetime.now(UTC))
+    s3.put_object(Bucket=bucket, Key=key, Body=b"\x1f\x8b" + b"not really gzip" * 10)
+    assert verify(endpoint, bucket) == EXIT_MISSING
+    err = capsys.readouterr().err
+    assert f"unreadable object {key}: corrupt gzip" in err
+    assert "Traceback" not in err
+
+
+def test_corrupt_object_is_skipped_when_the_rest_delivers(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = agent_output(bucket).key(datetime.now(UTC))
+    s3.put_object(Bucket=bucket, Key=key, Body=b"\x1f\x8b\x08garbage")
+    upload(s3, bucket, events("service-1", 1, ago=5) + events("service-2", 1, ago=5))
+    assert verify(endpoint, bucket) == EXIT_OK
+    assert f"warning: skipped unreadable object {key}" in capsys.readouterr().err
+
+
+def test_no_such_bucket(endpoint: str, s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify(endpoint, "no-such-bucket-here") == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "verify: bucket s3://no-such-bucket-here does not exist "
+        "(check --bucket, --region and --endpoint-url)"
+    )
+
+
+def test_bad_input_is_one_line(endpoint: str, s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify(endpoint, "bucket-1", "--since", "yesterday-ish") == EXIT_INPUT
+    assert main(["--stack", "nope", "--no-pulumi", "--bucket", "bucket-1"]) == EXIT_INPUT
+    assert verify(endpoint, "B") == EXIT_INPUT
+    assert verify(endpoint, "bucket-1", "--prefix", "/a b/") == EXIT_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("verify: --since 'yesterday-ish' is neither")
+    assert err[1] == "verify: Pulumi.nope.yaml: no such stack file"
+    assert err[2].startswith("verify: bucket 'B' is not valid for an S3 route: String should")
+    assert err[3].startswith("verify: --prefix 'a b' is not valid for an S3 route")
+    assert len(err) == 4
+
+
+def _fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    binary = tmp_path / "pulumi"
+    binary.write_text("#!/bin/sh\n" + script)
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+
+
+def test_stack_outputs_come_from_pulumi(
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outputs = {"bucketName": bucket, "demoRunId": RUN, "demoServices": ["service-2"]}
+    _fake_pulumi(tmp_path, monkeypatch, f"cat <<'EOF'\n{json.dumps(outputs)}\nEOF\n")
+    upload(s3, bucket, events("service-2", 1, ago=5))
+    code = main(["--stack", "dev", "--endpoint-url", endpoint, "--timeout", "0"])
+    assert code == EXIT_OK, capsys.readouterr()
+    assert list(table(capsys.readouterr().out)) == ["service-2"]
+
+
+def test_failing_pulumi_is_one_line(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_pulumi(
+        tmp_path, monkeypatch, "echo \"error: no stack named 'dev' found\" >&2\nexit 255\n"
+    )
+    assert main(["--stack", "dev", "--timeout", "0"]) == EXIT_INPUT
+    assert capsys.readouterr().err.strip() == (
+        "verify: `pulumi stack output --stack dev` failed: error: no stack named 'dev' found"
+    )
+
+
+# --- reading bodies ---------------------------------------------------------------------
+
+
+def test_bodies_gzip_members_plain_text_and_garbage() -> None:
+    lines = [b'{"a":1}\n', b'{"a":2}\n', b'{"a":3}\n']
+    members = b"".join(gzip.compress(line) for line in lines)
+    assert [r["a"] for r in decode_body(members)] == [1, 2, 3]
+    # Fluent Bit uploads plain text when compression fails.
+    assert [r["a"] for r in decode_body(b"".join(lines))] == [1, 2, 3]
+    with pytest.raises(UnreadableObjectError, match="corrupt gzip"):
+        decode_body(members[:-5])
+    with pytest.raises(UnreadableObjectError, match="not JSON lines"):
+        decode_body(b"hello\nworld\n")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([3.0], 99) == 3.0

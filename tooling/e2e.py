@@ -1,0 +1,537 @@
+"""`make e2e`: the whole pipeline of the `local` stack on this machine, loopback only.
+
+    demo script -> rsyslogd (rendered node config) -> fluent-bit (rendered agent config)
+      -> moto S3 server -> tooling.verify
+
+The configs are rendered in-process from Pulumi.local.yaml, then remapped: every path to
+a temp dir, every port to a free 127.0.0.1 port, the S3 route to the moto endpoint.
+Every process it starts is stopped, by pid, when it ends. Needs `fluent-bit` (5.1) and
+`rsyslogd` on PATH; without fluent-bit it says so and exits 2.
+
+Exit codes: 0 verified; 1 events did not reach S3; 2 missing tool or a step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from components.render.demo import DemoService, DemoSettings, demo_env, service_plan
+from components.render.fluent_bit import PipelineContext, render_fluent_bit_config, to_yaml
+from components.render.fluent_bit_routes import parse_duration
+from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from tooling.engine import REPO_ROOT
+
+STACK = "local"
+LOOPBACK = "127.0.0.1"
+EXIT_OK, EXIT_MISSING, EXIT_FAILED = 0, 1, 2
+# Outputs that reach a server this machine does not have; the local run keeps S3 and stdout.
+LOCAL_OUTPUTS = ("s3", "stdout")
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "e2e-access-key",
+    "AWS_SECRET_ACCESS_KEY": "e2e-secret-key",  # moto accepts any key
+}
+DEMO_DIR = REPO_ROOT / "demo"
+PACKAGE_BIN = "/opt/fluent-bit/bin"
+
+
+class E2EError(Exception):
+    """A step that failed, as one line."""
+
+
+# --- rendering and remapping (pure) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ports:
+    syslog: int
+    agent: int
+    http: int
+    s3: int
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port free for TCP and UDP (rsyslog binds both on its listen port)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((LOOPBACK, 0))
+            port: int = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((LOOPBACK, port))
+                except OSError:
+                    continue
+            return port
+    raise E2EError("no free port on 127.0.0.1")
+
+
+def free_ports() -> Ports:
+    chosen: set[int] = set()
+    while len(chosen) < 4:
+        chosen.add(free_port())
+    syslog, agent, http, s3 = sorted(chosen)
+    return Ports(syslog=syslog, agent=agent, http=http, s3=s3)
+
+
+def remap_node_syslog(settings: NodeSyslogSettings, root: Path, port: int) -> NodeSyslogSettings:
+    """The node's rsyslog settings with its paths under `root` and its listener on loopback.
+
+    The journal input is off: this machine's journal is not the demo's.
+    """
+    data = settings.model_dump(by_alias=True)
+    data.update(
+        {
+            "listenAddress": LOOPBACK,
+            "listenPort": port,
+            "tcp": True,
+            "journal": "none",
+            "workDirectory": str(root / "work"),
+            "spoolDirectory": str(root / "spool"),
+            "socketPath": str(root / "dev-log"),
+            "localCopy": {**data["localCopy"], "path": str(root / "copy" / "audit.log")},
+        }
+    )
+    return NodeSyslogSettings.model_validate(data)
+
+
+def remap_agent_config(
+    config: Mapping[str, Any], root: Path, ports: Ports, endpoint: str, bucket: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The rendered agent config with buffers under `root`, loopback ports, S3 on `endpoint`.
+
+    Returns the config and the aliases of the outputs dropped (no such server here).
+    """
+    service = {
+        **config["service"],
+        "storage.path": str(root / "buffer"),
+        "http_port": str(ports.http),
+    }
+    pipeline = config["pipeline"]
+    inputs = [
+        {**entry, "listen": LOOPBACK, "port": str(ports.agent)} for entry in pipeline["inputs"]
+    ]
+    outputs: list[dict[str, Any]] = []
+    dropped: list[str] = []
+    for entry in pipeline["outputs"]:
+        name = str(entry["name"])
+        if name not in LOCAL_OUTPUTS:
+            dropped.append(str(entry.get("alias", name)))
+            continue
+        if name == "s3":
+            alias = str(entry.get("alias", "s3"))
+            entry = {
+                **entry,
+                "endpoint": endpoint,
+                "bucket": bucket,
+                "store_dir": str(root / "s3" / alias),
+            }
+        outputs.append(dict(entry))
+    remapped = {
+        **config,
+        "service": service,
+        "pipeline": {**pipeline, "inputs": inputs, "outputs": outputs},
+    }
+    return remapped, dropped
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """What the e2e run takes from Pulumi.local.yaml."""
+
+    agent_config: dict[str, Any]
+    node_syslog: NodeSyslogSettings
+    demo: DemoSettings
+    bucket: str
+    region: str
+    upload_timeout_s: int
+
+
+def load_local_stack(stack: str = STACK) -> LocalStack:
+    from components.config import ConfigError, load_stack_config
+    from tooling.engine import StackFileError, load_stack_file
+
+    try:
+        raw, _ = load_stack_file(stack)
+        cfg = load_stack_config(raw, stack)
+    except (StackFileError, ConfigError) as error:
+        raise E2EError(str(error).replace("\n", "; ")) from None
+    bucket = cfg.bucket.name or f"audit-log-{stack}"
+    agent = cfg.agent.with_default_bucket(bucket, cfg.region, cfg.log_prefix)
+    s3_routes = agent.s3_routes
+    if not s3_routes:
+        raise E2EError(f"stack {stack!r} has no S3 route: nothing to verify")
+    context = PipelineContext(cluster_name=cfg.cluster.name, environment=cfg.environment)
+    node_syslog = getattr(cfg, "node_syslog", None)
+    demo = getattr(cfg, "demo", None)
+    return LocalStack(
+        agent_config=render_fluent_bit_config(agent, context),
+        node_syslog=node_syslog
+        if isinstance(node_syslog, NodeSyslogSettings)
+        else NodeSyslogSettings(),
+        demo=demo if isinstance(demo, DemoSettings) else DemoSettings(),
+        bucket=str(s3_routes[0].bucket),
+        region=cfg.region,
+        upload_timeout_s=max(parse_duration(r.upload_timeout) for r in s3_routes),
+    )
+
+
+def demo_process_env(
+    service: DemoService, run_id: str, syslog_port: int, namespace: str, scratch: Path
+) -> dict[str, str]:
+    """The container's environment (demo_env), with what the downward API would add."""
+    env = demo_env(service, run_id, syslog_port, "tcp")
+    env.update(
+        {
+            "HOST_IP": LOOPBACK,
+            "NODE_NAME": "e2e-node",
+            "POD_NAME": f"{service.name}-e2e",
+            "POD_NAMESPACE": namespace,
+            "AUDIT_EVENTS_SCRIPT": str(DEMO_DIR / "audit_events.py"),
+            "BASH_ENV": str(DEMO_DIR / "audit-shell.sh"),
+            "ENV": str(DEMO_DIR / "audit-sh.sh"),
+            "HOME": str(scratch),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        }
+    )
+    return env
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise E2EError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Supervisor:
+    """Starts daemons with their output in `<root>/<name>.log`; stops each by pid."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.started: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+        log = (self.root / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(env) if env is not None else None,
+        )
+        self.started.append((name, process, log))
+        print(f"e2e: started {name} (pid {process.pid})", flush=True)
+        return process.pid
+
+    def check(self) -> None:
+        for name, process, _ in self.started:
+            if process.poll() is not None:
+                raise E2EError(f"{name} exited with {process.returncode}: {self.tail(name)}")
+
+    def tail(self, name: str, lines: int = 5) -> str:
+        path = self.root / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
+
+    def stop_all(self, timeout: float = 40.0) -> None:
+        """SIGTERM in reverse start order (flushes queues and buffers), SIGKILL if stuck."""
+        while self.started:
+            name, process, log = self.started.pop()
+            try:
+                if process.poll() is None:
+                    os.kill(process.pid, signal.SIGTERM)
+                    try:
+                        process.wait(timeout=timeout)
+                    except subprocess.TimeoutExpired:
+                        os.kill(process.pid, signal.SIGKILL)
+                        process.wait(timeout=5)
+                print(f"e2e: stopped {name} (pid {process.pid})", flush=True)
+            except ProcessLookupError:
+                pass
+            finally:
+                log.close()
+
+
+def s3_client(endpoint: str, region: str) -> Any:
+    """A client of the moto server with the run's dummy keys, path-style like the agent."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        config=Config(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=20),
+    )
+
+
+def create_bucket(endpoint: str, bucket: str, region: str) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = s3_client(endpoint, region)
+    where = (
+        {}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    )
+    try:
+        client.create_bucket(Bucket=bucket, **where)
+    except (BotoCoreError, ClientError) as error:
+        raise E2EError(f"cannot create bucket {bucket} on {endpoint}: {error}") from None
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def _start_moto(supervisor: Supervisor, port: int) -> str:
+    endpoint = f"http://{LOOPBACK}:{port}"
+    argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    supervisor.start("moto", argv)
+
+    def up() -> bool:
+        supervisor.check()
+        return http_ok(f"{endpoint}/moto-api/")
+
+    wait_until(up, 30, "moto server")
+    return endpoint
+
+
+def _start_agent(
+    supervisor: Supervisor, binary: str, stack: LocalStack, root: Path, ports: Ports, endpoint: str
+) -> None:
+    config, dropped = remap_agent_config(
+        stack.agent_config, root / "fluent-bit", ports, endpoint, stack.bucket
+    )
+    if dropped:
+        print(f"e2e: no server here for output(s) {', '.join(dropped)}: left out", flush=True)
+    path = root / "fluent-bit" / "fluent-bit.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_yaml(config), encoding="utf-8")
+    env = {
+        **os.environ,
+        **DUMMY_AWS_ENV,
+        "AWS_REGION": stack.region,
+        "NODE_NAME": "e2e-node",
+        "HOST_IP": LOOPBACK,
+    }
+    supervisor.start("fluent-bit", [binary, "-c", str(path)], env)
+
+    def healthy() -> bool:
+        supervisor.check()
+        return http_ok(f"http://{LOOPBACK}:{ports.http}/api/v1/health")
+
+    wait_until(healthy, 30, "fluent-bit health endpoint")
+
+
+def _start_rsyslog(
+    supervisor: Supervisor, rsyslogd: str, stack: LocalStack, root: Path, ports: Ports
+) -> None:
+    node_root = root / "rsyslog"
+    settings = remap_node_syslog(stack.node_syslog, node_root, ports.syslog)
+    for directory in (settings.work_directory, settings.spool_directory):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    dropin = node_root / "60-container-audit-log.conf"
+    dropin.write_text(render_rsyslog_conf(settings, ports.agent, LOOPBACK), encoding="utf-8")
+    main_conf = node_root / "rsyslog.conf"
+    main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
+    check = subprocess.run(
+        [rsyslogd, "-N1", "-f", str(main_conf)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if check.returncode != 0:
+        raise E2EError(f"rsyslogd rejects the rendered config: {check.stderr.strip()[-300:]}")
+    supervisor.start(
+        "rsyslogd", [rsyslogd, "-n", "-f", str(main_conf), "-i", str(node_root / "rsyslogd.pid")]
+    )
+
+    def listening() -> bool:
+        supervisor.check()
+        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, ports.syslog), 1):
+            return True
+        return False
+
+    wait_until(listening, 15, "rsyslogd to listen")
+
+
+# Typed in one interactive bash session: the profile logs its start and each line.
+SHELL_LINES = ("id -u", "ls / | head -n 3")
+
+
+def run_demo(stack: LocalStack, run_id: str, syslog_port: int, root: Path) -> dict[str, int]:
+    """Each service's plan once, then a bash session as service 1; events sent per service."""
+    sent: dict[str, int] = {}
+    scratch = root / "demo"
+    scratch.mkdir(parents=True, exist_ok=True)
+    for service in stack.demo.services:
+        plan = scratch / f"{service.name}.json"
+        plan.write_text(service_plan(service, iterations=1), encoding="utf-8")
+        env = demo_process_env(service, run_id, syslog_port, stack.demo.namespace, scratch)
+        done = subprocess.run(
+            [sys.executable, str(DEMO_DIR / "audit_events.py"), "run", "--plan", str(plan)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise E2EError(f"demo {service.name} failed: {done.stderr.strip()[-300:]}")
+        sent[service.name] = sum(1 for line in done.stdout.splitlines() if line.startswith("<"))
+    first = stack.demo.services[0]
+    shell = subprocess.run(
+        ["bash", "--rcfile", str(DEMO_DIR / "audit-shell.sh"), "-i"],
+        input="".join(f"{line}\n" for line in SHELL_LINES),
+        env=demo_process_env(first, run_id, syslog_port, stack.demo.namespace, scratch),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if shell.returncode != 0:
+        raise E2EError(f"demo shell session failed: {shell.stderr.strip()[-300:]}")
+    sent[first.name] += 1 + len(SHELL_LINES)
+    return sent
+
+
+def run(args: argparse.Namespace) -> int:
+    # The official packages install to /opt/fluent-bit/bin, which is often not on PATH.
+    binary = shutil.which(args.fluent_bit) or shutil.which(args.fluent_bit, path=PACKAGE_BIN)
+    if binary is None:
+        print(
+            f"e2e: no {args.fluent_bit!r} binary on PATH: install Fluent Bit 5.1 "
+            "(or pass --fluent-bit PATH) to run the local end-to-end test",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    rsyslogd = shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin")
+    if rsyslogd is None:
+        print(
+            "e2e: no rsyslogd on PATH: install rsyslog (apt-get install rsyslog)", file=sys.stderr
+        )
+        return EXIT_FAILED
+    stack = load_local_stack(args.stack)
+    ports = free_ports()
+    run_id = f"e2e-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    with tempfile.TemporaryDirectory(prefix="audit-e2e-") as temp:
+        root = Path(temp)
+        supervisor = Supervisor(root)
+        try:
+            endpoint = _start_moto(supervisor, ports.s3)
+            create_bucket(endpoint, stack.bucket, stack.region)
+            _start_agent(supervisor, binary, stack, root, ports, endpoint)
+            _start_rsyslog(supervisor, rsyslogd, stack, root, ports)
+            sent = run_demo(stack, run_id, ports.syslog, root)
+            print(f"e2e: demo sent {sum(sent.values())} events with run_id={run_id}", flush=True)
+            code = _verify(args, stack, endpoint, run_id, sent, since)
+            if code != EXIT_OK:
+                for name in ("fluent-bit", "rsyslogd"):
+                    print(f"e2e: {name} log: {supervisor.tail(name, 10)}", file=sys.stderr)
+            print(f"e2e: {'passed' if code == EXIT_OK else 'FAILED'}", flush=True)
+            return code
+        finally:
+            supervisor.stop_all()
+
+
+def _verify(
+    args: argparse.Namespace,
+    stack: LocalStack,
+    endpoint: str,
+    run_id: str,
+    sent: Mapping[str, int],
+    since: datetime,
+) -> int:
+    """Every event the demo sent must be in S3: verify expects each service's count."""
+    from tooling import verify
+
+    timeout = args.timeout if args.timeout is not None else stack.upload_timeout_s + 90
+    verify_args = verify._parser().parse_args(
+        [
+            "--stack",
+            args.stack,
+            "--no-pulumi",
+            "--bucket",
+            stack.bucket,
+            "--region",
+            stack.region,
+            "--endpoint-url",
+            endpoint,
+            "--run-id",
+            run_id,
+            "--services",
+            ",".join(f"{name}={count}" for name, count in sent.items()),
+            "--since",
+            since.isoformat(),
+            "--timeout",
+            str(timeout),
+            "--interval",
+            str(args.interval),
+        ]
+    )
+    try:
+        return verify.verify(verify_args, client=s3_client(endpoint, stack.region))
+    except verify.VerifyError as error:
+        print(f"e2e: verify: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.e2e", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--stack", default=STACK, help="stack whose config to run (default local)")
+    parser.add_argument("--fluent-bit", default="fluent-bit", help="fluent-bit binary")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds verify waits (default: upload timeout + 90 s)"
+    )
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between S3 polls")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except E2EError as error:
+        print(f"e2e: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("e2e: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
