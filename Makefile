@@ -50,3 +50,14 @@ verify: $(STAMP)
 ## e2e: the local stack end to end on this machine (needs fluent-bit and rsyslogd)
 e2e: $(STAMP)
 	@$(PY) -m tooling.e2e
+
+## diff: what this change does to every stack's plan, against BASE (default origin/main)
+BASE ?= origin/main
+DIFF_ARGS ?=
+diff: $(STAMP)
+	@$(PY) -m tooling.diff --base $(BASE) $(DIFF_ARGS)
+
+## bench: benchmarks (not tests); they print tables
+bench: $(STAMP)
+	@$(PY) -m bench.plan_speed
+	@$(PY) -m bench.rsyslog_throughput

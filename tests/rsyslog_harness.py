@@ -28,26 +28,39 @@ Framing = Literal["newline", "octet-counting"]
 
 
 def wait_until(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    diagnose: Callable[[], str] | None = None,
 ) -> None:
+    """Poll `predicate` until it holds; TimeoutError (with `diagnose()` text) after `timeout`."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}")
+            detail = f"\n{diagnose()}" if diagnose is not None else ""
+            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}{detail}")
         time.sleep(interval)
 
 
+_ISSUED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    """A port free for both TCP and UDP on loopback (imtcp and imudp share one)."""
+    """A port free for both TCP and UDP on loopback (imtcp and imudp share one), and not
+    handed out before in this process (a released port may come back from bind(0))."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind((LOOPBACK, 0))
             port: int = tcp.getsockname()[1]
+            if port in _ISSUED_PORTS:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 try:
                     udp.bind((LOOPBACK, port))
                 except OSError:
                     continue
+                _ISSUED_PORTS.add(port)
                 return port
     raise RuntimeError("no port free for both TCP and UDP on 127.0.0.1")
 
@@ -148,7 +161,7 @@ class RsyslogDaemon:
                 return True
             return False
 
-        wait_until(accepting, timeout, f"rsyslogd to listen on {port}")
+        wait_until(accepting, timeout, f"rsyslogd to listen on {port}", diagnose=self.output)
 
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM (a clean stop: queues saved to disk) and wait; SIGKILL if it hangs."""
@@ -161,7 +174,9 @@ class RsyslogDaemon:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-            raise
+            raise RuntimeError(
+                f"rsyslogd did not stop within {timeout:.0f}s of SIGTERM:\n{self.output()}"
+            ) from None
         finally:
             if self._log is not None:
                 self._log.close()

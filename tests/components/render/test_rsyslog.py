@@ -100,6 +100,7 @@ def test_imjournal_config_runs_and_forwards(tmp_path: Path) -> None:
             lambda: any("journal-mode-hello" in f for f in sink.snapshot()),
             10,
             "the message at the sink",
+            diagnose=daemon.output,
         )
     assert "imjournal" not in daemon.output(), daemon.output()
 

@@ -74,15 +74,22 @@ def _texts(received: list[Syslog5424]) -> list[str]:
     return [r.msg.removeprefix(" ") for r in received]
 
 
+def _diagnose(node: Node, sink: TcpSink) -> str:
+    return f"sink holds {sink.count()} frames; rsyslogd said:\n{node.daemon.output()}"
+
+
 def _duplicates(texts: list[str]) -> int:
     return sum(count - 1 for count in collections.Counter(texts).values())
 
 
-def _wait_for_all(sink: TcpSink, marker: str, expected: set[str], timeout: float) -> list[str]:
+def _wait_for_all(
+    node: Node, sink: TcpSink, marker: str, expected: set[str], timeout: float
+) -> list[str]:
     wait_until(
         lambda: expected <= set(_texts(delivered(sink, marker))),
         timeout,
         f"all {len(expected)} '{marker}' messages at the sink",
+        diagnose=lambda: _diagnose(node, sink),
     )
     time.sleep(0.3)  # anything still in flight would show up as a duplicate
     return _texts(delivered(sink, marker))
@@ -112,7 +119,10 @@ def test_every_message_arrives_as_rfc5424_with_host_app_and_text(node: Node) -> 
         expected = {f'{case}-{i:04d} a=b "q"' for case in cases for i in range(N)}
         expected |= {f"sock-{i:04d}" for i in range(N)}
         wait_until(
-            lambda: expected <= set(_texts(delivered(sink, ""))), 15, "every message at the sink"
+            lambda: expected <= set(_texts(delivered(sink, ""))),
+            15,
+            "every message at the sink",
+            diagnose=lambda: _diagnose(node, sink),
         )
 
         received = [r for r in delivered(sink, "") if "probe-" not in r.msg]
@@ -136,7 +146,7 @@ def test_octet_counted_framing_reaches_an_octet_counting_agent(tmp_path: Path) -
         with running_sink(node.agent_port, framing="octet-counting") as sink:
             node.start()
             send_tcp(node.port, [rfc5424("h", "app", f"oc-{i:04d}") for i in range(N)])
-            texts = _wait_for_all(sink, "oc-", {f"oc-{i:04d}" for i in range(N)}, 10)
+            texts = _wait_for_all(node, sink, "oc-", {f"oc-{i:04d}" for i in range(N)}, 10)
             assert len(texts) == N
     finally:
         node.daemon.stop()
@@ -150,7 +160,7 @@ def test_long_messages_arrive_whole(tmp_path: Path) -> None:
         with running_sink(node.agent_port) as sink:
             node.start()
             send_tcp(node.port, [rfc5424("h", "app", long_text)])
-            texts = _wait_for_all(sink, "long-", {long_text}, 10)
+            texts = _wait_for_all(node, sink, "long-", {long_text}, 10)
         assert texts == [long_text]
     finally:
         node.daemon.stop()
@@ -183,7 +193,7 @@ def test_agent_outage_mid_stream_loses_nothing(node: Node) -> None:
         assert sent.is_set()
         assert before < total, "the outage did not happen mid-stream"
 
-        texts = _wait_for_all(sink, "out-", {f"out-{i:05d}" for i in range(total)}, 20)
+        texts = _wait_for_all(node, sink, "out-", {f"out-{i:05d}" for i in range(total)}, 20)
         duplicates = _duplicates(texts)
         print(
             f"\noutage: {total} sent, {len(set(texts))} distinct delivered, "
@@ -214,7 +224,7 @@ def test_restart_with_queued_messages_loses_nothing(node: Node) -> None:
 
     with running_sink(node.agent_port) as sink:
         node.start()  # same config, same spool directory
-        texts = _wait_for_all(sink, "rst-", {f"rst-{i:05d}" for i in range(total)}, 15)
+        texts = _wait_for_all(node, sink, "rst-", {f"rst-{i:05d}" for i in range(total)}, 15)
         node.daemon.stop()
     duplicates = _duplicates(texts)
     print(
