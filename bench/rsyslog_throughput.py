@@ -22,16 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.rsyslog_harness import (
-    LOOPBACK,
     NodeLayout,
     RsyslogDaemon,
     TcpSink,
-    free_port,
     prime,
     rfc5424,
     send_tcp,
-    wait_until,
 )
+from tooling.loopback import LOOPBACK, free_port, wait_until
 
 
 @dataclass(frozen=True)

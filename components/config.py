@@ -18,7 +18,6 @@ from pydantic_core import ErrorDetails
 
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
-from components.render.fluent_bit_routes import S3Route
 from components.render.model import CamelModel
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
@@ -48,9 +47,7 @@ class StackConfig(CamelModel):
         repr=False,
         description="Secret: `pulumi config set --secret kubeconfig < file` (mode existing).",
     )
-    agent: AgentSettings = Field(
-        default_factory=lambda: AgentSettings(routes=[S3Route(name="audit-archive")])
-    )
+    agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
 

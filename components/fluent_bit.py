@@ -96,7 +96,8 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata={**metadata, "name": settings.service_account, "annotations": annotations},
-            automount_service_account_token=settings.kubernetes_metadata,
+            # The agent never calls the API server; IRSA brings its own projected token.
+            automount_service_account_token=False,
             opts=child,
         )
         self.config_map = k8s.core.v1.ConfigMap(
@@ -109,9 +110,6 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
             data={CONFIG_FILE: self.config_text},
             opts=child,
         )
-        rbac: list[pulumi.Resource] = []
-        if settings.kubernetes_metadata:
-            rbac = self._read_only_rbac(name, settings, child)
         spec = self.config_checksum.apply(
             lambda checksum: agent_daemonset_spec(
                 settings, f"{NAME}-config", checksum, args.role_arn is not None, args.region
@@ -124,7 +122,7 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                depends_on=[self.service_account, self.config_map, *rbac],
+                depends_on=[self.service_account, self.config_map],
             ),
         )
         self.metrics_service = None
@@ -132,41 +130,6 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
             self.metrics_service = self._metrics(name, settings, metadata, child)
         self.namespace = namespace
         self.register_outputs({"namespace": namespace, "configChecksum": self.config_checksum})
-
-    def _read_only_rbac(
-        self, name: str, settings: AgentSettings, child: pulumi.ResourceOptions
-    ) -> list[pulumi.Resource]:
-        """The kubernetes filter reads pod and namespace metadata; nothing else, never writes."""
-        role = k8s.rbac.v1.ClusterRole(
-            f"{name}-read-metadata",
-            metadata={"name": f"{NAME}-read-metadata", "labels": agent_labels()},
-            rules=[
-                {
-                    "apiGroups": [""],
-                    "resources": ["pods", "namespaces"],
-                    "verbs": ["get", "list", "watch"],
-                }
-            ],
-            opts=child,
-        )
-        binding = k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-read-metadata",
-            metadata={"name": f"{NAME}-read-metadata", "labels": agent_labels()},
-            role_ref={
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": f"{NAME}-read-metadata",
-            },
-            subjects=[
-                {
-                    "kind": "ServiceAccount",
-                    "name": settings.service_account,
-                    "namespace": settings.namespace,
-                }
-            ],
-            opts=pulumi.ResourceOptions(parent=self, provider=child.provider, depends_on=[role]),
-        )
-        return [role, binding]
 
     def _metrics(
         self,

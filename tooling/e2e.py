@@ -23,10 +23,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,9 +36,9 @@ from components.render.fluent_bit import PipelineContext, render_fluent_bit_conf
 from components.render.fluent_bit_routes import parse_duration
 from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
 from tooling.engine import REPO_ROOT
+from tooling.loopback import LOOPBACK, free_port, wait_until
 
 STACK = "local"
-LOOPBACK = "127.0.0.1"
 EXIT_OK, EXIT_MISSING, EXIT_FAILED = 0, 1, 2
 # Outputs that reach a server this machine does not have; the local run keeps S3 and stdout.
 LOCAL_OUTPUTS = ("s3", "stdout")
@@ -64,21 +63,6 @@ class Ports:
     agent: int
     http: int
     s3: int
-
-
-def free_port() -> int:
-    """A 127.0.0.1 port free for TCP and UDP (rsyslog binds both on its listen port)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((LOOPBACK, 0))
-            port: int = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((LOOPBACK, port))
-                except OSError:
-                    continue
-            return port
-    raise E2EError("no free port on 127.0.0.1")
 
 
 def free_ports() -> Ports:
@@ -215,14 +199,6 @@ def demo_process_env(
 # --- processes -------------------------------------------------------------------------
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise E2EError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
@@ -322,7 +298,7 @@ def _start_moto(supervisor: Supervisor, port: int) -> str:
         supervisor.check()
         return http_ok(f"{endpoint}/moto-api/")
 
-    wait_until(up, 30, "moto server")
+    wait_until(up, 30, "moto server", interval=0.1)
     return endpoint
 
 
@@ -350,7 +326,7 @@ def _start_agent(
         supervisor.check()
         return http_ok(f"http://{LOOPBACK}:{ports.http}/api/v1/health")
 
-    wait_until(healthy, 30, "fluent-bit health endpoint")
+    wait_until(healthy, 30, "fluent-bit health endpoint", interval=0.1)
 
 
 def _start_rsyslog(
@@ -383,7 +359,7 @@ def _start_rsyslog(
             return True
         return False
 
-    wait_until(listening, 15, "rsyslogd to listen")
+    wait_until(listening, 15, "rsyslogd to listen", interval=0.1)
 
 
 # Typed in one interactive bash session: the profile logs its start and each line.
@@ -525,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return run(args)
-    except E2EError as error:
+    except (E2EError, TimeoutError) as error:
         print(f"e2e: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

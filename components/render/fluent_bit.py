@@ -283,7 +283,11 @@ class AgentSettings(CamelModel):
         default_factory=lambda: {"kubernetes.io/os": "linux"},
     )
     health_check: HealthCheck = HealthCheck()
-    routes: list[Route] = Field(min_length=1)
+    routes: list[Route] = Field(
+        default_factory=lambda: list[Route]([S3Route(name="audit-archive")]),
+        min_length=1,
+        description="Where records go; default: one S3 route to the stack's audit bucket.",
+    )
 
     @model_validator(mode="after")
     def _combinations(self) -> "AgentSettings":

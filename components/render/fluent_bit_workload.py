@@ -101,8 +101,9 @@ def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str)
         ]
     spec: Manifest = {
         "serviceAccountName": settings.service_account,
-        # Only the kubernetes filter talks to the API; IRSA brings its own projected token.
-        "automountServiceAccountToken": settings.kubernetes_metadata,
+        # The agent never calls the API server (no kubernetes filter: syslog records carry
+        # their pod identity themselves); IRSA brings its own projected token.
+        "automountServiceAccountToken": False,
         # rsyslog on the node forwards to 127.0.0.1:<listenPort>: the pod must share the
         # node's network namespace; the listener itself binds to 127.0.0.1 only.
         "hostNetwork": True,

@@ -147,9 +147,11 @@ def test_without_irsa_static_keys_come_from_an_optional_secret() -> None:
     assert source["secretRef"]["optional"] is True
 
 
-def test_no_rbac_and_no_metrics_objects_unless_asked() -> None:
-    types = {r.type for r in _graph().resources}
+def test_no_api_access_and_no_metrics_objects_unless_asked() -> None:
+    graph = _graph()
+    types = {r.type for r in graph.resources}
     assert not any(t.startswith("kubernetes:rbac") for t in types)
+    assert _daemonset(graph)["template"]["spec"]["automountServiceAccountToken"] is False
     assert "kubernetes:core/v1:Service" not in types
     graph = _graph(metricsService=True, serviceMonitor=True)
     assert graph.one("kubernetes:core/v1:Service").inputs["spec"]["ports"][0]["port"] == 2020

@@ -17,7 +17,12 @@ from demo.audit_events import (
     parse_structured_data,
 )
 from tests.demo.helpers import RUN_ID, SERVICE, run_plan, sent_events, udp_collector, wait_for
-from tests.rsyslog_harness import NodeLayout, RsyslogDaemon, free_port, running_sink
+from tests.rsyslog_harness import (
+    NodeLayout,
+    RsyslogDaemon,
+    running_sink,
+)
+from tooling.loopback import free_port
 
 IDENTITY = Identity("run-9", "service-1", "service-1-abc12", "audit-demo", "service-1", "node-a")
 # One round of SERVICE: START, EXEC + EXIT per command, STOP.

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from tests.demo.helpers import RUN_ID, run_shell, wait_for
 from tests.demo.test_audit_events import audit
-from tests.rsyslog_harness import free_port, running_sink
+from tests.rsyslog_harness import (
+    running_sink,
+)
 from tooling.e2e import DEMO_DIR
+from tooling.loopback import free_port
 
 BASH_RC = str(DEMO_DIR / "audit-shell.sh")
 

@@ -21,13 +21,12 @@ from components.render.rsyslog import (
 from tests.rsyslog_harness import (
     NodeLayout,
     RsyslogDaemon,
-    free_port,
     rfc5424,
     running_sink,
     send_tcp,
     validate_config,
-    wait_until,
 )
+from tooling.loopback import free_port, wait_until
 
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9._]*)="((?:[^"\\]|\\.)*)"')
 

@@ -20,13 +20,11 @@ import pytest
 
 from components.render.rsyslog import FORWARD_BATCH_SIZE, NodeSyslogSettings
 from tests.rsyslog_harness import (
-    LOOPBACK,
     NodeLayout,
     RsyslogDaemon,
     Syslog5424,
     TcpSink,
     delivered,
-    free_port,
     prime,
     rfc3164,
     rfc5424,
@@ -34,8 +32,8 @@ from tests.rsyslog_harness import (
     send_tcp,
     send_udp,
     send_unix,
-    wait_until,
 )
+from tooling.loopback import LOOPBACK, free_port, wait_until
 
 N = 200
 DUPLICATES_PER_BREAK = FORWARD_BATCH_SIZE + 1
