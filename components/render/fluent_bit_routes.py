@@ -12,7 +12,7 @@ Fluent Bit 5.1.1 schema (`fluent-bit -J`); tests check that against the real sch
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Protocol
 
 from pydantic import Field, model_validator
 
@@ -147,10 +147,58 @@ def _tls_properties(tls: bool) -> Properties:
     return {"tls": "on", "tls.verify": "on", "tls.verify_hostname": "on"}
 
 
-def _tls_problems(route: "RouteBase", tls: bool, environment: str) -> list[str]:
-    if not tls and environment in ("staging", "prod"):
-        return [f"route {route.name!r}: tls is false, which is not allowed in {environment}"]
-    return []
+class _TlsFields(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def tls(self) -> bool: ...
+
+
+class _TlsChecked:
+    """check_environment of a route with a `tls` switch, which staging and prod need on.
+
+    Only methods, like _HttpBasicAuth: each route declares `tls` itself.
+    """
+
+    def check_environment(self: _TlsFields, environment: str) -> list[str]:
+        if not self.tls and environment in ("staging", "prod"):
+            return [f"route {self.name!r}: tls is false, which is not allowed in {environment}"]
+        return []
+
+
+class _BasicAuthFields(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def http_user(self) -> str | None: ...
+    @property
+    def http_password_secret(self) -> SecretRef | None: ...
+
+
+class _HttpBasicAuth:
+    """HTTP basic auth for a route whose plugin takes http_user and http_passwd.
+
+    Only methods: each route declares `http_user` and `http_password_secret` itself, so its
+    keys keep their place in the model (and in the generated config reference). The
+    password never enters the config: the agent reads it from a Secret through an env var.
+    """
+
+    def _check_basic_auth(self: _BasicAuthFields) -> None:
+        if (self.http_user is None) != (self.http_password_secret is None):
+            raise ValueError(f"route {self.name!r}: httpUser and httpPasswordSecret go together")
+
+    def _basic_auth_properties(self: _BasicAuthFields) -> Properties:
+        if self.http_user is None:
+            return {}
+        return {
+            "http_user": self.http_user,
+            "http_passwd": "${" + secret_env_name(self.name, "HTTP_PASSWORD") + "}",
+        }
+
+    def secret_env(self: _BasicAuthFields) -> dict[str, SecretRef]:
+        if self.http_password_secret is None:
+            return {}
+        return {secret_env_name(self.name, "HTTP_PASSWORD"): self.http_password_secret}
 
 
 @dataclass(frozen=True)
@@ -393,7 +441,7 @@ class S3Route(RouteBase):
         return []
 
 
-class OpenSearchRoute(RouteBase):
+class OpenSearchRoute(_HttpBasicAuth, _TlsChecked, RouteBase):
     """Search index copy of the records (Amazon OpenSearch Service or self-managed)."""
 
     plugin: ClassVar[str] = "opensearch"
@@ -418,8 +466,7 @@ class OpenSearchRoute(RouteBase):
             raise ValueError(f"{where}: awsAuth needs tls: true (SigV4 endpoints are https)")
         if self.aws_auth and self.http_user is not None:
             raise ValueError(f"{where}: set either awsAuth or httpUser, not both")
-        if (self.http_user is None) != (self.http_password_secret is None):
-            raise ValueError(f"{where}: httpUser and httpPasswordSecret go together")
+        self._check_basic_auth()
         return self
 
     def plugin_properties(self, defaults: RouteDefaults) -> Properties:
@@ -435,18 +482,8 @@ class OpenSearchRoute(RouteBase):
         if self.aws_auth and self.aws_region is not None:
             props["aws_auth"] = "on"
             props["aws_region"] = self.aws_region
-        if self.http_user is not None:
-            props["http_user"] = self.http_user
-            props["http_passwd"] = "${" + secret_env_name(self.name, "HTTP_PASSWORD") + "}"
+        props.update(self._basic_auth_properties())
         return props
-
-    def secret_env(self) -> dict[str, SecretRef]:
-        if self.http_password_secret is None:
-            return {}
-        return {secret_env_name(self.name, "HTTP_PASSWORD"): self.http_password_secret}
-
-    def check_environment(self, environment: str) -> list[str]:
-        return _tls_problems(self, self.tls, environment)
 
 
 class CloudWatchLogsRoute(RouteBase):
@@ -489,7 +526,7 @@ class CloudWatchLogsRoute(RouteBase):
         return props
 
 
-class LokiRoute(RouteBase):
+class LokiRoute(_HttpBasicAuth, _TlsChecked, RouteBase):
     """Grafana Loki copy; stream labels from static labels and record keys."""
 
     plugin: ClassVar[str] = "loki"
@@ -515,8 +552,7 @@ class LokiRoute(RouteBase):
                 r"[A-Za-z0-9_./-]+", value
             ):
                 raise ValueError(f"{where}: label {key!r}={value!r} is not a plain Loki label")
-        if (self.http_user is None) != (self.http_password_secret is None):
-            raise ValueError(f"{where}: httpUser and httpPasswordSecret go together")
+        self._check_basic_auth()
         return self
 
     def plugin_properties(self, defaults: RouteDefaults) -> Properties:
@@ -531,21 +567,11 @@ class LokiRoute(RouteBase):
         props.update(_tls_properties(self.tls))
         if self.tenant_id is not None:
             props["tenant_id"] = self.tenant_id
-        if self.http_user is not None:
-            props["http_user"] = self.http_user
-            props["http_passwd"] = "${" + secret_env_name(self.name, "HTTP_PASSWORD") + "}"
+        props.update(self._basic_auth_properties())
         return props
 
-    def secret_env(self) -> dict[str, SecretRef]:
-        if self.http_password_secret is None:
-            return {}
-        return {secret_env_name(self.name, "HTTP_PASSWORD"): self.http_password_secret}
 
-    def check_environment(self, environment: str) -> list[str]:
-        return _tls_problems(self, self.tls, environment)
-
-
-class ForwardRoute(RouteBase):
+class ForwardRoute(_TlsChecked, RouteBase):
     """Forward protocol to another Fluent Bit / Fluentd aggregator, with acks."""
 
     plugin: ClassVar[str] = "forward"
@@ -576,9 +602,6 @@ class ForwardRoute(RouteBase):
         if self.shared_key_secret is None:
             return {}
         return {secret_env_name(self.name, "SHARED_KEY"): self.shared_key_secret}
-
-    def check_environment(self, environment: str) -> list[str]:
-        return _tls_problems(self, self.tls, environment)
 
 
 class StdoutRoute(RouteBase):

@@ -7,7 +7,6 @@ iso8601 date key, gzip (see tests/tooling/agent_archive.py).
 
 from __future__ import annotations
 
-import gzip
 import json
 import secrets
 import stat
@@ -25,15 +24,7 @@ from components.render.fluent_bit import PipelineContext, render_fluent_bit_conf
 from demo.audit_events import Identity, format_event
 from tests.tooling.agent_archive import AgentS3Output
 from tooling.engine import load_stack_file
-from tooling.verify import (
-    EXIT_INPUT,
-    EXIT_MISSING,
-    EXIT_OK,
-    UnreadableObjectError,
-    decode_body,
-    main,
-    percentile,
-)
+from tooling.verify import EXIT_INPUT, EXIT_MISSING, EXIT_OK, main
 
 RUN = "run-4711"
 REGION = "eu-west-1"  # the dev stack's region
@@ -249,25 +240,3 @@ def test_failing_pulumi_is_one_line(
     assert capsys.readouterr().err.strip() == (
         "verify: `pulumi stack output --stack dev` failed: error: no stack named 'dev' found"
     )
-
-
-# --- reading bodies ---------------------------------------------------------------------
-
-
-def test_bodies_gzip_members_plain_text_and_garbage() -> None:
-    lines = [b'{"a":1}\n', b'{"a":2}\n', b'{"a":3}\n']
-    members = b"".join(gzip.compress(line) for line in lines)
-    assert [r["a"] for r in decode_body(members)] == [1, 2, 3]
-    # Fluent Bit uploads plain text when compression fails.
-    assert [r["a"] for r in decode_body(b"".join(lines))] == [1, 2, 3]
-    with pytest.raises(UnreadableObjectError, match="corrupt gzip"):
-        decode_body(members[:-5])
-    with pytest.raises(UnreadableObjectError, match="not JSON lines"):
-        decode_body(b"hello\nworld\n")
-
-
-def test_percentile_is_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 50) == 50.0
-    assert percentile(values, 99) == 99.0
-    assert percentile([3.0], 99) == 3.0
