@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.kms import rotating_key
 from components.settings import BucketSettings
 
 
@@ -97,13 +98,11 @@ class AuditLogBucket(pulumi.ComponentResource):
 
         self.kms_key = None
         if settings.encryption == "kms":
-            self.kms_key = aws.kms.Key(
+            self.kms_key = rotating_key(
                 f"{name}-key",
-                description=f"Encrypts the container audit log archive ({args.environment})",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                tags=tags,
-                opts=child,
+                f"Encrypts the container audit log archive ({args.environment})",
+                tags,
+                child,
             )
             aws.kms.Alias(
                 f"{name}-key-alias",

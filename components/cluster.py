@@ -16,6 +16,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.kms import rotating_key
 from components.settings import ClusterSettings
 
 # AWS-managed policies every EKS worker node needs; nothing broader.
@@ -74,13 +75,11 @@ class ClusterAccess(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = {**args.tags, "purpose": "container-audit-log"}
 
-        secrets_key = aws.kms.Key(
+        secrets_key = rotating_key(
             f"{name}-secrets-key",
-            description=f"Envelope encryption of Kubernetes secrets in {settings.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=tags,
-            opts=child,
+            f"Envelope encryption of Kubernetes secrets in {settings.name}",
+            tags,
+            child,
         )
         node_role = aws.iam.Role(
             f"{name}-node-role",

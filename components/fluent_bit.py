@@ -21,7 +21,7 @@ from components.render.fluent_bit_workload import (
     agent_daemonset_spec,
     agent_labels,
 )
-from components.render.workload import ARTIFACT_ANNOTATION, Manifest
+from components.render.workload import ARTIFACT_ANNOTATION, Manifest, selector_labels
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,7 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
             metadata={**metadata, "name": f"{NAME}-metrics"},
             spec={
                 "type": "ClusterIP",
-                "selector": {
-                    "app.kubernetes.io/name": NAME,
-                    "app.kubernetes.io/part-of": "container-audit-log",
-                },
+                "selector": selector_labels(NAME),
                 "ports": [
                     {
                         "name": "http",

@@ -33,6 +33,7 @@ from components.render.workload import (
     labels,
     pod_security_context,
     resources,
+    selector_labels,
 )
 
 NAME = "node-syslog"
@@ -69,7 +70,7 @@ def config_files(settings: NodeSyslogSettings, agent_port: int) -> dict[str, str
 
 
 def syslog_daemonset_spec(settings: NodeSyslogSettings, config_map: str, checksum: str) -> Manifest:
-    selector = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "container-audit-log"}
+    selector = selector_labels(NAME)
     mounts = settings.host_mounts()
     container: Manifest = {
         "name": "rsyslog",

@@ -13,6 +13,7 @@ from components.render.workload import (
     labels,
     pod_security_context,
     resources,
+    selector_labels,
     volume_name,
 )
 
@@ -35,7 +36,7 @@ def agent_daemonset_spec(
     irsa: bool,
     region: str,
 ) -> Manifest:
-    selector = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "container-audit-log"}
+    selector = selector_labels(NAME)
     return {
         "selector": {"matchLabels": selector},
         "updateStrategy": {

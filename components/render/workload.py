@@ -25,6 +25,11 @@ def labels(name: str, component: str) -> dict[str, str]:
     }
 
 
+def selector_labels(name: str) -> dict[str, str]:
+    """The labels a workload selects its pods by (a subset of `labels`, never changed)."""
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF}
+
+
 def container_security_context(run_as_root: bool = False, uid: int = 65532) -> Manifest:
     """No privilege, no capabilities, no writes to the image: the baseline of every container."""
     context: Manifest = {
