@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,12 +13,11 @@ from components.render.demo import (
     DemoSettings,
     Transport,
     config_map_data,
-    data_checksum,
     demo_labels,
     deployment_spec,
     namespace_labels,
 )
-from components.render.workload import ARTIFACT_ANNOTATION
+from components.render.workload import ARTIFACT_ANNOTATION, as_input, data_checksum
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ class DemoWorkloads(pulumi.ComponentResource):
                     "namespace": namespace,
                     "labels": demo_labels(service.name),
                 },
-                spec=_input(spec),
+                spec=as_input(spec),
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=args.provider,
@@ -100,8 +98,3 @@ class DemoWorkloads(pulumi.ComponentResource):
         self.register_outputs(
             {"namespace": namespace, "runId": args.run_id, "services": self.service_names}
         )
-
-
-def _input(value: dict[str, Any]) -> Any:
-    """Pulumi takes plain camelCase dicts for any input type; mypy can't see that."""
-    return value

@@ -21,7 +21,7 @@ from components.render.fluent_bit_workload import (
     agent_daemonset_spec,
     agent_labels,
 )
-from components.render.workload import ARTIFACT_ANNOTATION, Manifest, selector_labels
+from components.render.workload import ARTIFACT_ANNOTATION, as_input, selector_labels
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
         self.daemon_set = k8s.apps.v1.DaemonSet(
             f"{name}-daemonset",
             metadata={**metadata, "name": NAME},
-            spec=_input(spec),
+            spec=as_input(spec),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
@@ -173,8 +173,3 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
                 ),
             )
         return service
-
-
-def _input(value: pulumi.Output[Manifest]) -> Any:
-    """Pulumi takes plain camelCase dicts for any input type; mypy can't see that."""
-    return value

@@ -10,7 +10,6 @@ Either way the config is kept in a ConfigMap: in `daemonset` mode the pods mount
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -28,7 +27,9 @@ from components.render.user_data import render_user_data, rsyslog_install_part
 from components.render.workload import (
     ARTIFACT_ANNOTATION,
     Manifest,
+    as_input,
     container_security_context,
+    data_checksum,
     host_path_volume,
     labels,
     pod_security_context,
@@ -177,11 +178,11 @@ class NodeSyslog(pulumi.ComponentResource):
                 automount_service_account_token=False,
                 opts=child,
             )
-            checksum = _checksum(files)
+            checksum = data_checksum(files)
             self.daemon_set = k8s.apps.v1.DaemonSet(
                 f"{name}-daemonset",
                 metadata={**metadata, "name": NAME},
-                spec=_input(syslog_daemonset_spec(settings, f"{NAME}-config", checksum)),
+                spec=as_input(syslog_daemonset_spec(settings, f"{NAME}-config", checksum)),
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=args.provider,
@@ -190,15 +191,3 @@ class NodeSyslog(pulumi.ComponentResource):
             )
         self.mode = settings.mode
         self.register_outputs({"mode": settings.mode})
-
-
-def _checksum(files: dict[str, str]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(files):
-        digest.update(key.encode() + b"\0" + files[key].encode() + b"\0")
-    return digest.hexdigest()
-
-
-def _input(value: Manifest) -> Any:
-    """Pulumi takes plain camelCase dicts for any input type; mypy can't see that."""
-    return value

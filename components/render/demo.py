@@ -11,7 +11,6 @@ local end-to-end run (`demo_env`, `service_plan`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from functools import cache
@@ -193,11 +192,6 @@ def config_map_data(settings: DemoSettings) -> dict[str, str]:
     data = dict(script_sources())
     data.update({plan_file(s): service_plan(s) for s in settings.services})
     return data
-
-
-def data_checksum(data: dict[str, str]) -> str:
-    """sha256 of the ConfigMap data; in the pod template, so a new script rolls the pods."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def demo_env(

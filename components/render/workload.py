@@ -6,6 +6,8 @@ the offline plan and the schema validation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,3 +76,16 @@ def volume_name(path: str) -> str:
     while "--" in cleaned:
         cleaned = cleaned.replace("--", "-")
     return cleaned[:63].rstrip("-") or "root"
+
+
+def data_checksum(data: Mapping[str, str]) -> str:
+    """sha256 of ConfigMap data; on a pod template, so new config rolls the pods."""
+    return hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def as_input(value: Any) -> Any:
+    """A camelCase dict (or an Output of one) passed where Pulumi takes any input type.
+
+    Pulumi accepts plain dicts for every input class at run time; mypy cannot see that.
+    """
+    return value

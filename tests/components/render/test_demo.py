@@ -20,11 +20,11 @@ from components.render.demo import (
     SCRIPT,
     DemoSettings,
     config_map_data,
-    data_checksum,
     demo_env,
     deployment_spec,
     service_plan,
 )
+from components.render.workload import data_checksum
 
 VERSIONS = ["1.31", kubernetes_validate.latest_version()]
 
