@@ -28,6 +28,10 @@ MAX_USER_DATA_BYTES = 16 * 1024
 NODE_CONFIG = "application/node.eks.aws"
 SHELL_SCRIPT = "text/x-shellscript"
 _DNF_ATTEMPTS = 5
+JOURNALD_DROPIN_PATH = "/etc/systemd/journald.conf.d/60-container-audit-log.conf"
+# journald drops a unit's lines past its burst (10,000 per 30 s by default) before imjournal
+# ever sees them; an audit trail must not. The disk queue bounds what a flood costs.
+JOURNALD_DROPIN = "[Journal]\nRateLimitIntervalSec=0\n"
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,24 @@ def rsyslog_install_part(dropin_text: str, settings: NodeSyslogSettings) -> User
         "fi",
         _write_file(DROPIN_PATH, dropin_text),
         _write_file(MAIN_CONF_PATH, main_text),
+        *_journald_lines(settings),
         f"rsyslogd -N1 -f {MAIN_CONF_PATH}",
         "systemctl enable rsyslog",
         "systemctl restart rsyslog",
         "",
     ]
     return UserDataPart(SHELL_SCRIPT, "\n".join(lines))
+
+
+def _journald_lines(settings: NodeSyslogSettings) -> list[str]:
+    """With imjournal, lift journald's own rate limit (see JOURNALD_DROPIN)."""
+    if settings.journal != "imjournal":
+        return []
+    return [
+        f"install -d -m 0755 {shlex.quote(str(PurePosixPath(JOURNALD_DROPIN_PATH).parent))}",
+        _write_file(JOURNALD_DROPIN_PATH, JOURNALD_DROPIN),
+        "systemctl restart systemd-journald",
+    ]
 
 
 def _write_file(path: str, text: str) -> str:

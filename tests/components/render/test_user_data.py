@@ -4,6 +4,7 @@ rsyslog with exactly the rendered config."""
 from __future__ import annotations
 
 import base64
+import configparser
 import email
 import shlex
 import subprocess
@@ -21,6 +22,7 @@ from components.render.rsyslog import (
     render_rsyslog_conf,
 )
 from components.render.user_data import (
+    JOURNALD_DROPIN_PATH,
     MAX_USER_DATA_BYTES,
     UserDataPart,
     render_user_data,
@@ -97,10 +99,24 @@ def test_every_part_comes_back_byte_for_byte() -> None:
 
 def test_shell_part_writes_exactly_the_rendered_dropin_and_main_config() -> None:
     files = _written_files(_script())
-    assert files == {
-        DROPIN_PATH: DROPIN,
-        MAIN_CONF_PATH: render_main_conf(SETTINGS, dropin_path=DROPIN_PATH),
-    }
+    assert files[DROPIN_PATH] == DROPIN
+    assert files[MAIN_CONF_PATH] == render_main_conf(SETTINGS, dropin_path=DROPIN_PATH)
+
+
+def test_with_imjournal_journald_stops_rate_limiting() -> None:
+    assert SETTINGS.journal == "imjournal"
+    script = _script()
+    journald = configparser.ConfigParser()
+    journald.read_string(_written_files(script)[JOURNALD_DROPIN_PATH])
+    assert journald["Journal"]["RateLimitIntervalSec"] == "0"
+    assert "systemctl restart systemd-journald" in script.splitlines()
+
+
+def test_without_imjournal_journald_is_left_alone() -> None:
+    settings = NodeSyslogSettings(journal="imuxsock")
+    part = rsyslog_install_part(render_rsyslog_conf(settings, agent_port=5140), settings)
+    assert JOURNALD_DROPIN_PATH not in part.content
+    assert "systemd-journald" not in part.content
 
 
 def test_shell_part_installs_validates_then_restarts(tmp_path: Path) -> None:
