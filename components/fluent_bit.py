@@ -8,9 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.render.fluent_bit import (
-    AgentSettings,
-    PipelineContext,
+from components.render.fluent_bit import AgentSettings, PipelineContext
+from components.render.fluent_bit_config import (
     config_checksum,
     render_fluent_bit_config,
     to_yaml,

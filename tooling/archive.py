@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from components.render.fluent_bit_routes import S3ObjectLayout
+from components.render.routes import S3ObjectLayout
 from demo.audit_events import SD_ID, parse_structured_data
 
 _MAX_HOURS = 24 * 8

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from components.render.demo import DemoService, DemoSettings, demo_env, service_plan
-from components.render.fluent_bit import PipelineContext, render_fluent_bit_config, to_yaml
-from components.render.fluent_bit_routes import parse_duration
+from components.render.fluent_bit import PipelineContext
+from components.render.fluent_bit_config import render_fluent_bit_config, to_yaml
+from components.render.routes import parse_duration
 from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
 from tooling.engine import REPO_ROOT
 from tooling.loopback import LOOPBACK, free_port, wait_until

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.render.fluent_bit import undefined_parsers
+from components.render.fluent_bit_parsers import undefined_parsers
 
 SCHEMA_ENV = "FLUENT_BIT_SCHEMA"
 SCHEMA_FILE = "schema-5.1.1.json"

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings
-from components.render.fluent_bit_routes import S3Route, parse_duration
+from components.render.routes import S3Route, parse_duration
 from tooling.archive import (
     Archive,
     ArchiveError,

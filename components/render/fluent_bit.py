@@ -1,41 +1,32 @@
-"""The Fluent Bit agent: its stack-config section and the renderer of its 5.1 YAML config.
+"""The Fluent Bit agent's stack-config section (AgentSettings) and its pipeline context.
 
-Pipeline: syslog input (TCP on 127.0.0.1, rsyslog forwards RFC 5424 lines) -> parse ->
-record_modifier (cluster, node, environment) -> grep rules -> filesystem buffer -> one
-output per route (components.render.fluent_bit_routes).
+What the agent runs as (image, ports, resources), how it buffers (storage) and filters
+(grep), and where records go (routes, components.render.routes). The config it runs is
+rendered by components.render.fluent_bit_config, its parsers live in
+components.render.fluent_bit_parsers.
 
-Pure: no Pulumi imports. `render_fluent_bit_config` builds the config as data; `to_yaml`
-serializes it deterministically; `parse_with` runs the agent's own parser regexes in
-Python, for the verify tool and end-to-end tests.
+Pure: no Pulumi imports.
 """
 
-import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import Field, model_validator
 
-from components.render.fluent_bit_routes import (
+from components.render.fluent_bit_parsers import RFC3164_PARSER, RFC5424_PARSER
+from components.render.model import CamelModel
+from components.render.routes import (
     SIZE_PATTERN,
-    Properties,
-    RenderError,
     Route,
     RouteDefaults,
     S3Route,
     SecretRef,
-    on_off,
     parse_size,
 )
-from components.render.model import CamelModel
 
 Environment = Literal["dev", "staging", "prod", "local"]
 LogLevel = Literal["off", "error", "warn", "info", "debug", "trace"]
-
-RFC5424_PARSER = "syslog-rfc5424"
-RFC3164_PARSER = "syslog-rfc3164"
 
 # Env vars the DaemonSet must set from the downward API; the config reads them as ${VAR}.
 DOWNWARD_API_ENV: dict[str, str] = {"NODE_NAME": "spec.nodeName", "HOST_IP": "status.hostIP"}
@@ -48,119 +39,6 @@ TERMINATION_GRACE_MARGIN_SECONDS = 15
 _QUANTITY_CPU = r"^\d+(\.\d+)?m?$"
 _QUANTITY_MEMORY = r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$"
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-
-
-@dataclass(frozen=True)
-class ParserSpec:
-    """One regex parser of the config; the same regex also runs in Python (parse_with)."""
-
-    name: str
-    regex: str
-    time_key: str
-    time_format: str
-    time_keep: bool
-    time_offset: str | None = None
-
-    def as_config(self) -> dict[str, str]:
-        entry = {
-            "name": self.name,
-            "format": "regex",
-            "regex": self.regex,
-            "time_key": self.time_key,
-            "time_format": self.time_format,
-            "time_keep": on_off(self.time_keep),
-        }
-        if self.time_offset is not None:
-            entry["time_offset"] = self.time_offset
-        return entry
-
-
-# RFC 5424 as rsyslog's RSYSLOG_SyslogProtocol23Format writes it. The timestamp is captured
-# twice: `time` feeds the record time, `timestamp` (a lookahead) keeps the sender's text.
-# Fluent Bit's %L needs a fraction; rsyslog prints none when the source had none
-# ("...T12:00:00Z"), and then Fluent Bit drops `time` and stamps the ingest time, so
-# `timestamp` is what keeps the original. A malformed STRUCTURED-DATA falls into `message`
-# rather than failing the line: the syslog input DROPS lines its parser does not match.
-_RFC5424_REGEX = (
-    r"^<(?<pri>[0-9]{1,3})>(?<version>[0-9]{1,2}) "
-    r"(?=(?<timestamp>[^ ]+))(?<time>[^ ]+) "
-    r"(?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[^ ]+) (?<msgid>[^ ]+) "
-    r'(?:(?<extradata>-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: |$))?'
-    r"(?<message>.*)$"
-)
-# RFC 3164 has neither year nor zone: Fluent Bit adds the current year (UTC) and we state
-# the zone with time_offset (settings.rfc3164TimeOffset, UTC by default as on EKS nodes).
-_RFC3164_REGEX = (
-    r"^<(?<pri>[0-9]{1,3})>"
-    r"(?<timestamp>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}) "
-    r"(?<host>[^ ]+) (?:(?<ident>[^ :\[]+)(?:\[(?<pid>[0-9]+)\])?: )?(?<message>.*)$"
-)
-
-
-def parser_specs(rfc3164_time_offset: str = "+0000") -> dict[str, ParserSpec]:
-    """Every parser the renderer can name, by name."""
-    return {
-        RFC5424_PARSER: ParserSpec(
-            name=RFC5424_PARSER,
-            regex=_RFC5424_REGEX,
-            time_key="time",
-            time_format="%Y-%m-%dT%H:%M:%S.%L%z",
-            time_keep=False,
-        ),
-        RFC3164_PARSER: ParserSpec(
-            name=RFC3164_PARSER,
-            regex=_RFC3164_REGEX,
-            time_key="timestamp",
-            time_format="%b %d %H:%M:%S",
-            time_keep=True,
-            time_offset=rfc3164_time_offset,
-        ),
-    }
-
-
-def onigmo_to_python(regex: str) -> str:
-    """Onigmo (Ruby syntax) named groups `(?<name>` as Python's `(?P<name>`."""
-    return re.sub(r"\(\?<(?![=!])", "(?P<", regex)
-
-
-def parse_with(parser_name: str, line: str) -> dict[str, str] | None:
-    """The record Fluent Bit's regex parser makes of `line`, or None when the line is dropped.
-
-    Like Fluent Bit: empty captures are skipped (skip_empty_values) and the time key is
-    removed unless the parser keeps it. The record time itself: `parse_time`.
-    """
-    spec = parser_specs()[parser_name]
-    match = re.search(onigmo_to_python(spec.regex), line)
-    if match is None:
-        return None
-    return {
-        key: value
-        for key, value in match.groupdict().items()
-        if value and (spec.time_keep or key != spec.time_key)
-    }
-
-
-def parse_time(
-    parser_name: str, value: str, now: datetime | None = None, rfc3164_time_offset: str = "+0000"
-) -> datetime | None:
-    """The record time Fluent Bit derives from a time string, or None (ingest time is used)."""
-    spec = parser_specs(rfc3164_time_offset)[parser_name]
-    if parser_name == RFC5424_PARSER:
-        match = re.fullmatch(r"(.*T\d\d:\d\d:\d\d)\.(\d{1,9})(Z|[+-]\d\d:?\d\d)", value)
-        if match is None:
-            return None
-        head, fraction, zone = match.groups()
-        text = f"{head}.{fraction[:6].ljust(6, '0')}{'+0000' if zone == 'Z' else zone}"
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
-    year = (now or datetime.now(UTC)).astimezone(UTC).year
-    try:
-        naive = datetime.strptime(f"{year} {' '.join(value.split())}", "%Y %b %d %H:%M:%S")
-    except ValueError:
-        return None
-    offset = spec.time_offset or "+0000"
-    minutes = int(offset[1:3]) * 60 + int(offset[-2:])
-    delta = timedelta(minutes=minutes if offset[0] == "+" else -minutes)
-    return (naive - delta).replace(tzinfo=UTC)
 
 
 class StorageSettings(CamelModel):
@@ -432,160 +310,3 @@ class PipelineContext:
             raise ValueError(
                 f"environment {self.environment!r} must be one of dev, staging, prod, local"
             )
-
-
-def _service(settings: AgentSettings) -> dict[str, str]:
-    storage = settings.storage
-    health = settings.health_check
-    return {
-        "flush": str(settings.flush),
-        "grace": str(settings.grace),
-        "daemon": "off",
-        "log_level": settings.log_level,
-        "http_server": "on",
-        # hostNetwork pod: 0.0.0.0 would publish health and metrics on every node interface.
-        # The node's primary IP (downward API status.hostIP) is the pod IP the kubelet probes
-        # and Prometheus scrapes; 127.0.0.1 would need a probe `host`, which baseline Pod
-        # Security forbids.
-        "http_listen": "${HOST_IP}",
-        "http_port": str(settings.http_port),
-        "health_check": "on",
-        "hc_errors_count": str(health.errors_count),
-        "hc_retry_failure_count": str(health.retry_failure_count),
-        "hc_period": str(health.period),
-        "hot_reload": "off",
-        "storage.path": storage.path,
-        "storage.sync": storage.sync,
-        "storage.checksum": on_off(storage.checksum),
-        "storage.metrics": "on",
-        "storage.backlog.mem_limit": storage.backlog_mem_limit,
-        "storage.backlog.flush_on_shutdown": "on",
-        "storage.max_chunks_up": str(storage.max_chunks_up),
-        "storage.delete_irrecoverable_chunks": "on",
-    }
-
-
-def _input(settings: AgentSettings) -> Properties:
-    # No mem_buf_limit: the syslog input cannot pause, so a tight limit would drop records;
-    # filesystem storage moves chunks to disk past storage.max_chunks_up instead.
-    return {
-        "name": "syslog",
-        "alias": "node-syslog",
-        "tag": settings.tag,
-        "mode": "tcp",
-        "format": settings.tcp_framing,
-        "listen": "127.0.0.1",
-        "port": str(settings.listen_port),
-        "parser": settings.parser_name,
-        "buffer_chunk_size": settings.buffer_chunk_size,
-        "buffer_max_size": settings.buffer_max_size,
-        "storage.type": "filesystem",
-    }
-
-
-def _filters(settings: AgentSettings, context: PipelineContext) -> list[Properties]:
-    filters: list[Properties] = [
-        {
-            "name": "record_modifier",
-            "alias": "pipeline-context",
-            "match": settings.tag,
-            "record": [
-                f"cluster {context.cluster_name}",
-                f"environment {context.environment}",
-                "node ${NODE_NAME}",
-            ],
-        }
-    ]
-    # One grep filter per rule: every include must match, any exclude drops the record.
-    for index, rule in enumerate(settings.grep, start=1):
-        filters.append(
-            {
-                "name": "grep",
-                "alias": f"grep-{index}",
-                "match": settings.tag,
-                "regex" if rule.action == "include" else "exclude": f"{rule.key} {rule.regex}",
-            }
-        )
-    return filters
-
-
-def render_fluent_bit_config(settings: AgentSettings, context: PipelineContext) -> dict[str, Any]:
-    """The whole Fluent Bit 5.1 YAML config as data. Raises RenderError when unrenderable."""
-    problems = [
-        p for route in settings.routes for p in route.check_environment(context.environment)
-    ]
-    if problems:
-        raise RenderError("; ".join(problems))
-    spec = parser_specs(settings.rfc3164_time_offset)[settings.parser_name]
-    config: dict[str, Any] = {
-        "service": _service(settings),
-        "parsers": [spec.as_config()],
-        "pipeline": {
-            "inputs": [_input(settings)],
-            "filters": _filters(settings, context),
-            "outputs": [route.output(settings.route_defaults) for route in settings.routes],
-        },
-    }
-    missing = undefined_parsers(config)
-    if missing:
-        raise RenderError(f"parsers used but not defined: {', '.join(missing)}")
-    return config
-
-
-_PARSER_REFERENCE_KEYS = ("parser", "regex_parser", "merge_parser")
-
-
-def undefined_parsers(config: dict[str, Any]) -> list[str]:
-    """Parsers named by an input or filter but not defined in the config's `parsers`.
-
-    None is loaded implicitly and `fluent-bit --dry-run` does not notice a missing one.
-    """
-    defined = {str(entry.get("name")) for entry in config.get("parsers", [])}
-    pipeline = config.get("pipeline", {})
-    missing: set[str] = set()
-    for section in ("inputs", "filters"):
-        for plugin in pipeline.get(section, []):
-            for key, value in plugin.items():
-                if key.lower() not in _PARSER_REFERENCE_KEYS:
-                    continue
-                names = value if isinstance(value, list) else [value]
-                missing.update(
-                    f"{name} ({section[:-1]} {plugin.get('name')}, key {key})"
-                    for name in map(str, names)
-                    if name not in defined
-                )
-    return sorted(missing)
-
-
-_KEY_RANK = {"name": 0, "service": 1, "parsers": 2, "pipeline": 3, "inputs": 4, "filters": 5}
-
-
-class _ConfigDumper(yaml.SafeDumper):
-    """Keys in a fixed order (name first, then sections, then alphabetical); no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    items = sorted(data.items(), key=lambda item: (_KEY_RANK.get(item[0], 9), item[0]))
-    return dumper.represent_mapping("tag:yaml.org,2002:map", items)
-
-
-_ConfigDumper.add_representer(dict, _represent_dict)
-
-
-def to_yaml(config: dict[str, Any]) -> str:
-    """Deterministic YAML of a rendered config (same data, same text)."""
-    return yaml.dump(
-        config,
-        Dumper=_ConfigDumper,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=100_000,
-    )
-
-
-def config_checksum(text: str) -> str:
-    """sha256 hex of the config text, for the pod template's checksum annotation."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

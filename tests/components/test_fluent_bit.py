@@ -9,12 +9,9 @@ import pytest
 import yaml
 
 from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
-from components.render.fluent_bit import (
-    AgentSettings,
-    PipelineContext,
-    config_checksum,
-    undefined_parsers,
-)
+from components.render.fluent_bit import AgentSettings, PipelineContext
+from components.render.fluent_bit_config import config_checksum
+from components.render.fluent_bit_parsers import undefined_parsers
 from tests.conftest import STACKS, run_component, stack_graph
 from tooling.artifacts import daemon_configs
 from tooling.fluent_bit_schema import check_config, dry_run, fluent_bit_binary, load_schema

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from components.render.fluent_bit import RFC5424_PARSER, parse_time, parse_with
+from components.render.fluent_bit_parsers import RFC5424_PARSER, parse_time, parse_with
 from demo.audit_events import (
     SD_ID,
     Identity,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from components.render.fluent_bit import RFC5424_PARSER, parse_time, parse_with
+from components.render.fluent_bit_parsers import RFC5424_PARSER, parse_time, parse_with
 
 
 def fluent_bit_date(when: datetime) -> str:

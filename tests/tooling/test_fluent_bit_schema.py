@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.render.fluent_bit import (
-    AgentSettings,
-    PipelineContext,
-    render_fluent_bit_config,
-    to_yaml,
-)
+from components.render.fluent_bit import AgentSettings, PipelineContext
+from components.render.fluent_bit_config import render_fluent_bit_config, to_yaml
 from tooling.fluent_bit_schema import (
     check_config,
     default_schema_path,

@@ -20,7 +20,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from components.config import load_stack_config
-from components.render.fluent_bit import PipelineContext, render_fluent_bit_config
+from components.render.fluent_bit import PipelineContext
+from components.render.fluent_bit_config import render_fluent_bit_config
 from demo.audit_events import Identity, format_event
 from tests.tooling.agent_archive import AgentS3Output
 from tooling.engine import load_stack_file
