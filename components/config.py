@@ -22,7 +22,6 @@ from components.render.model import CamelModel
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
-STACKS = ("dev", "staging", "prod", "local")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 
 
@@ -101,7 +100,7 @@ class StackConfig(CamelModel):
 
 # Config keys that are not under the project namespace, mapped to StackConfig fields.
 _FOREIGN_KEYS = {"aws:region": "region"}
-_SCALAR_FIELDS = {"environment", "logPrefix", "kubeconfig", "region"}
+_SCALAR_FIELDS = {"logPrefix", "kubeconfig"}
 
 
 def load_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
@@ -180,6 +179,8 @@ def _key_path(loc: list[str]) -> str:
     if not loc:
         return f"{PROJECT}:<config>"
     head, *rest = loc
+    if head == "environment":
+        return "stack name (the environment)"
     namespace_key = "aws:region" if head == "region" else f"{PROJECT}:{head}"
     return namespace_key + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in rest)
 

@@ -169,6 +169,51 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("bucket not an object", {"bucket": "big"}, ["bucket", '"big"', "dictionary"]),
     ("tags not strings", {"tags": {"team": ["a"]}}, ["tags.team", "string"]),
     (
+        "syslog port out of range",
+        {"nodeSyslog": {"listenPort": 70000}},
+        ["nodeSyslog.listenPort", "70000", "1-65535"],
+    ),
+    (
+        "syslog queue size zero",
+        {"nodeSyslog": {"queueSize": 0}},
+        ["nodeSyslog.queueSize", "0", "between"],
+    ),
+    (
+        "syslog delivery mode",
+        {"nodeSyslog": {"mode": "sidecar"}},
+        ["nodeSyslog.mode", '"sidecar"', "'userdata'", "'daemonset'"],
+    ),
+    (
+        "userdata on an existing cluster",
+        {"cluster": {"mode": "existing", "name": "k", "irsa": False}},
+        ["nodeSyslog.mode 'userdata'", "daemonset"],
+    ),
+    (
+        "framing mismatch",
+        {"nodeSyslog": {"tcpFraming": "octet-counting"}},
+        ["tcpFraming", "octet_counting"],
+    ),
+    (
+        "agent route without a name",
+        {"agent": {"routes": [{"type": "s3"}]}},
+        ["agent.routes[0].s3.name", "missing"],
+    ),
+    (
+        "unknown route type",
+        {"agent": {"routes": [{"type": "kafka", "name": "k"}]}},
+        ["agent.routes[0]", "kafka", "'s3'"],
+    ),
+    (
+        "gzip chunk below 30M",
+        {"agent": {"routes": [{"type": "s3", "name": "a", "uploadChunkSize": "10M"}]}},
+        ["route 'a'", "uploadChunkSize 10M", "30M"],
+    ),
+    (
+        "unpinned agent image",
+        {"agent": {"image": "fluent/fluent-bit:latest"}},
+        ["agent", "fluent/fluent-bit:latest", "pin a version tag"],
+    ),
+    (
         "unknown log type",
         {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}},
         ["enabledLogTypes[1]", '"everything"', "'audit'"],
@@ -198,6 +243,14 @@ def test_several_bad_values_give_one_line_each() -> None:
     assert len(lines) == 2
     assert any("retentionDays" in line for line in lines)
     assert any("encryption" in line for line in lines)
+
+
+def test_a_stack_outside_the_four_environments_is_named_as_such() -> None:
+    raw = {"aws:region": "eu-west-1", f"{NS}:cluster": json.dumps(EKS)}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, "qa")
+    assert str(caught.value).startswith('Pulumi.qa.yaml: stack name (the environment) = "qa"')
+    assert "'prod'" in str(caught.value)
 
 
 def test_other_namespaces_are_left_to_their_owners() -> None:
