@@ -26,6 +26,7 @@ from components.render.rsyslog import (
 from components.render.user_data import render_user_data, rsyslog_install_part
 from components.render.workload import (
     ARTIFACT_ANNOTATION,
+    CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
     as_input,
     container_security_context,
@@ -41,7 +42,6 @@ NAME = "node-syslog"
 CONFIG_DIR = "/etc/rsyslog-audit"
 MAIN_FILE = "rsyslog.conf"
 DROPIN_FILE = PurePosixPath(DROPIN_PATH).name
-CHECKSUM_ANNOTATION = "checksum/config"
 
 
 def node_user_data(settings: NodeSyslogSettings, agent_port: int) -> str | None:
@@ -106,7 +106,7 @@ def syslog_daemonset_spec(settings: NodeSyslogSettings, config_map: str, checksu
         "template": {
             "metadata": {
                 "labels": labels(NAME, "node-syslog"),
-                "annotations": {CHECKSUM_ANNOTATION: checksum},
+                "annotations": {CONFIG_CHECKSUM_ANNOTATION: checksum},
             },
             "spec": {
                 "serviceAccountName": NAME,

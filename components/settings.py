@@ -13,14 +13,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from components.render.model import CamelModel
+from components.render.names import check_bucket_name
 
 PROJECT = "container-audit-log"
 
-# S3 bucket naming rules (general purpose buckets), as AWS documents them.
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/\S+$")
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
@@ -30,34 +26,6 @@ StorageClass = Literal[
 ]
 # S3 refuses lifecycle transitions to the infrequent-access classes before 30 days.
 _MIN_DAYS_BEFORE_IA = 30
-
-
-def check_bucket_name(name: str) -> str:
-    if not _BUCKET_NAME.match(name):
-        raise ValueError(
-            f"bucket name {name!r} is not valid: 3-63 characters, lowercase letters, digits, "
-            "'.' and '-', starting and ending with a letter or digit"
-        )
-    if ".." in name or ".-" in name or "-." in name:
-        raise ValueError(f"bucket name {name!r} must not contain '..', '.-' or '-.'")
-    try:
-        ipaddress.IPv4Address(name)
-    except ValueError:
-        pass
-    else:
-        raise ValueError(f"bucket name {name!r} must not look like an IP address")
-    if name.startswith(_BUCKET_FORBIDDEN_PREFIXES) or name.endswith(_BUCKET_FORBIDDEN_SUFFIXES):
-        raise ValueError(f"bucket name {name!r} uses a prefix or suffix that S3 reserves")
-    return name
-
-
-def check_dns_label(value: str, what: str) -> str:
-    if not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{what} {value!r} is not a valid Kubernetes name: lowercase letters, digits "
-            "and '-', at most 63 characters, starting and ending with a letter or digit"
-        )
-    return value
 
 
 class ObjectLockSettings(CamelModel):

@@ -20,7 +20,6 @@ import yaml
 from components.render.workload import ARTIFACT_ANNOTATION
 from tooling.graph import RecordedResource, ResourceGraph
 
-_STACK_TYPE = "pulumi:pulumi:Stack"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -51,7 +50,7 @@ def plan_tree(graph: ResourceGraph) -> str:
     lines = [f"Previewing update ({graph.stack}) [offline, under mocks]", ""]
     lines.append(f"     {'Type':<{width}}Name")
     lines += [f" +   {type_:<{width}}{name}" for type_, name in rows]
-    count = sum(1 for r in graph.resources if r.type != _STACK_TYPE)
+    count = graph.resource_count
     lines += ["", "Resources:", f"    + {count} to create", "", f"{count} resources"]
     return "\n".join(lines) + "\n"
 
@@ -125,7 +124,7 @@ def write_plan(graph: ResourceGraph, out_dir: Path) -> dict[str, int]:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write(path, text)
     return {
-        "resources": sum(1 for r in graph.resources if r.type != _STACK_TYPE),
+        "resources": graph.resource_count,
         "manifests": len(manifests),
         "documents": len(documents),
         "configs": len(configs),

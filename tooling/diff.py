@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from tooling.graph import STACK_TYPE
+
 EXIT_OK, EXIT_ERROR = 0, 2
 MARKER = "<!-- container-audit-log:plan-diff -->"
 PLAN_TIMEOUT_S = 600.0
 GIT_TIMEOUT_S = 120.0
 # Reported as resource changes (resources.json, plan.txt) and policy lines: not as text diffs.
 _SUMMARISED = {"plan.txt", "resources.json", "policy.txt"}
-_STACK_TYPE = "pulumi:pulumi:Stack"
 _MAX_PATHS = 8
 _MAX_VALUE = 60
 # GitHub refuses comment bodies over 65,536 characters; keep room for the wrapper.
@@ -111,7 +112,7 @@ def _load_inputs(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     payload = json.loads(path.read_text(encoding="utf-8"))
-    return {r["urn"]: r.get("inputs", {}) for r in payload["resources"] if r["type"] != _STACK_TYPE}
+    return {r["urn"]: r.get("inputs", {}) for r in payload["resources"] if r["type"] != STACK_TYPE}
 
 
 def _short(value: Any) -> str | None:

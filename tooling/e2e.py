@@ -67,11 +67,8 @@ class Ports:
 
 
 def free_ports() -> Ports:
-    chosen: set[int] = set()
-    while len(chosen) < 4:
-        chosen.add(free_port())
-    syslog, agent, http, s3 = sorted(chosen)
-    return Ports(syslog=syslog, agent=agent, http=http, s3=s3)
+    # free_port never hands out the same port twice in a process.
+    return Ports(syslog=free_port(), agent=free_port(), http=free_port(), s3=free_port())
 
 
 def remap_node_syslog(settings: NodeSyslogSettings, root: Path, port: int) -> NodeSyslogSettings:

@@ -24,12 +24,11 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.settings import PROJECT
-from tooling.graph import RecordedResource, ResourceGraph
+from tooling.graph import STACK_TYPE, RecordedResource, ResourceGraph
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
 UNDECRYPTED_VALUE = "[secret]"
-_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class StackFileError(Exception):
@@ -144,7 +143,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == _STACK_TYPE:
+        if request.type == STACK_TYPE:
             self._record(request, urn, {}, {})
             return resource_pb2.RegisterResourceResponse(urn=urn)
         # Read the wire form directly instead of `rpc.deserialize_properties`: that would

@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The root every program registers; not a resource `pulumi preview` counts.
+STACK_TYPE = "pulumi:pulumi:Stack"
+
 
 @dataclass(frozen=True)
 class RecordedResource:
@@ -31,6 +34,11 @@ class ResourceGraph:
     project: str
     resources: tuple[RecordedResource, ...]
     stack_outputs: dict[str, Any]
+
+    @property
+    def resource_count(self) -> int:
+        """Resources as `pulumi preview` counts them: all but the stack itself."""
+        return sum(1 for r in self.resources if r.type != STACK_TYPE)
 
     def by_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]

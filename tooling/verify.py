@@ -184,7 +184,8 @@ def resolve_target(
         names = {"bucket": "bucket", "key_prefix": "--prefix", "region": "region"}
         key = names.get(str(first["loc"][0]) if first["loc"] else "", "route setting")
         raise VerifyError(
-            f"{key} {first['input']!r} is not valid for an S3 route: {first['msg']}"
+            f"{key} {first['input']!r} is not valid for an S3 route: "
+            f"{first['msg'].removeprefix('Value error, ')}"
         ) from None
     return Target(
         bucket=str(route.bucket),

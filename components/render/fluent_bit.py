@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from components.render.fluent_bit_parsers import RFC3164_PARSER, RFC5424_PARSER
 from components.render.model import CamelModel
+from components.render.names import DNS_LABEL_PATTERN
 from components.render.routes import (
     SIZE_PATTERN,
     Route,
@@ -38,7 +39,6 @@ TERMINATION_GRACE_MARGIN_SECONDS = 15
 
 _QUANTITY_CPU = r"^\d+(\.\d+)?m?$"
 _QUANTITY_MEMORY = r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$"
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
 class StorageSettings(CamelModel):
@@ -111,8 +111,8 @@ class HealthCheck(CamelModel):
 class AgentSettings(CamelModel):
     """Stack config section `container-audit-log:agent`: the Fluent Bit DaemonSet."""
 
-    namespace: str = Field(default="audit-logging", pattern=_DNS_LABEL)
-    service_account: str = Field(default="fluent-bit", pattern=_DNS_LABEL)
+    namespace: str = Field(default="audit-logging", pattern=DNS_LABEL_PATTERN)
+    service_account: str = Field(default="fluent-bit", pattern=DNS_LABEL_PATTERN)
     image: str = Field(
         default="fluent/fluent-bit:5.1.1",
         description="Pinned image tag (':latest' and untagged images are rejected).",

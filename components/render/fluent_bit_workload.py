@@ -6,6 +6,7 @@ from typing import Any
 
 from components.render.fluent_bit import DOWNWARD_API_ENV, HEALTH_PATH, AgentSettings
 from components.render.workload import (
+    CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
     container_security_context,
     downward_env,
@@ -19,7 +20,6 @@ from components.render.workload import (
 
 CONFIG_DIR = "/fluent-bit/etc/conf"
 CONFIG_FILE = "fluent-bit.yaml"
-CHECKSUM_ANNOTATION = "checksum/config"
 NAME = "fluent-bit"
 # Without IRSA (local stacks) the S3 route takes static keys from this optional Secret.
 STATIC_CREDENTIALS_SECRET = "fluent-bit-aws-credentials"  # noqa: S105 - a Secret name
@@ -47,7 +47,7 @@ def agent_daemonset_spec(
             "metadata": {
                 "labels": agent_labels(),
                 # A new config changes this hash, and so rolls every agent.
-                "annotations": {CHECKSUM_ANNOTATION: config_checksum},
+                "annotations": {CONFIG_CHECKSUM_ANNOTATION: config_checksum},
             },
             "spec": _pod_spec(settings, config_map, irsa, region),
         },

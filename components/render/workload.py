@@ -15,6 +15,8 @@ PART_OF = "container-audit-log"
 # ConfigMaps carrying this annotation hold daemon config: the offline plan also writes each
 # data key to build/<stack>/<annotation value>/<key>, where reviewers look for it.
 ARTIFACT_ANNOTATION = "container-audit-log/artifact"
+# On a pod template: the hash of the config it mounts, so a new config rolls the pods.
+CONFIG_CHECKSUM_ANNOTATION = "checksum/config"
 Manifest = dict[str, Any]
 
 

@@ -138,13 +138,9 @@ class Resource:
 
 
 @dataclass(frozen=True)
-class StackResource:
+class StackResource(Resource):
     """One resource of the stack as a stack policy sees it (props are the outputs)."""
 
-    type: str
-    name: str
-    urn: str
-    props: dict[str, Any]
     parent: str | None
     dependencies: frozenset[str]
     property_dependencies: Mapping[str, frozenset[str]]

@@ -203,7 +203,8 @@ def test_bad_input_is_one_line(endpoint: str, s3: Any, capsys: pytest.CaptureFix
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("verify: --since 'yesterday-ish' is neither")
     assert err[1] == "verify: Pulumi.nope.yaml: no such stack file"
-    assert err[2].startswith("verify: bucket 'B' is not valid for an S3 route: String should")
+    assert err[2].startswith("verify: bucket 'B' is not valid for an S3 route: bucket name 'B'")
+    assert "3-63 characters" in err[2]
     assert err[3].startswith("verify: --prefix 'a b' is not valid for an S3 route")
     assert len(err) == 4
 

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from components.render.names import check_bucket_name
 from components.render.routes.base import (
     AWS_REGION_PATTERN,
     DATE_FORMAT,
@@ -80,7 +81,6 @@ class S3Route(RouteBase):
     )
     bucket: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         description="Bucket name; unset means the stack's audit bucket (filled in by __main__).",
     )
     region: str | None = Field(
@@ -139,6 +139,11 @@ class S3Route(RouteBase):
     storage_class: (
         Literal["STANDARD", "STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "ONEZONE_IA"] | None
     ) = None
+
+    @field_validator("bucket")
+    @classmethod
+    def _valid_bucket(cls, value: str | None) -> str | None:
+        return None if value is None else check_bucket_name(value)
 
     @model_validator(mode="after")
     def _sizes_fit_the_plugin(self) -> "S3Route":
