@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
+from components.render.monitoring import MonitoringSettings
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
@@ -49,6 +50,7 @@ class StackConfig(CamelModel):
     agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:
@@ -64,6 +66,19 @@ class StackConfig(CamelModel):
                 f"{agent.tcp_framing!r} disagree: the agent would split messages wrongly; "
                 f"set agent.tcpFraming to {syslog.fluent_bit_syslog_format!r}"
             )
+        ports = {
+            "agent.listenPort": agent.listen_port,
+            "agent.httpPort": agent.http_port,
+            "monitoring.rsyslogStatsPort": self.monitoring.rsyslog_stats_port,
+            "monitoring.exporterPort": self.monitoring.exporter_port,
+        }
+        taken: dict[int, str] = {}
+        for key, port in ports.items():
+            if port in taken:
+                raise ValueError(
+                    f"{key} {port} is already {taken[port]}: the agent's ports must all differ"
+                )
+            taken[port] = key
         if syslog.max_message_size >= agent.max_line_bytes:
             raise ValueError(
                 f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) must be below the "

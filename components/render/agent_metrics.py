@@ -41,3 +41,12 @@ BUILT_IN = (
 # The alias of the agent's inputs, as their `name` label shows them.
 SYSLOG_INPUT = "node-syslog"
 HEARTBEAT_EMITTER = "heartbeat"
+
+# Where the agent's prometheus_exporter output serves the rsyslog_* series.
+EXPORTER_PATH = "/metrics"
+EXPORTER_PORT_NAME = "metrics"
+
+# rsyslog's forwarding queue (impstats), as the agent's rsyslog-stats pipeline exports it
+# (components.render.agent_monitoring) on its exporter port; label `name`: the queue.
+RSYSLOG_QUEUE_SIZE = "rsyslog_queue_size"
+RSYSLOG_QUEUE_FULL = "rsyslog_queue_full"

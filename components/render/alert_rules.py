@@ -18,9 +18,6 @@ from components.render.monitoring import MonitoringSettings, duration_seconds, s
 GROUP = "container-audit-log"
 # Each alert's runbook line is in the README, under this heading.
 RUNBOOK = "README.md#alerts-and-runbooks"
-# rsyslog's forwarding queue, as the agent's rsyslog-stats pipeline exports it.
-RSYSLOG_QUEUE_SIZE = "rsyslog_queue_size"
-RSYSLOG_QUEUE_FULL = "rsyslog_queue_full"
 
 
 @dataclass(frozen=True)
@@ -114,13 +111,13 @@ def alert_rules(
         ),
         AlertRule(
             "AuditRsyslogQueueGrowing",
-            f"max by (instance, name) ({RSYSLOG_QUEUE_SIZE}{{{job}}}) >= {t.rsyslog_queue_size}",
+            f"max by (instance, name) ({m.RSYSLOG_QUEUE_SIZE}{{{job}}}) >= {t.rsyslog_queue_size}",
             t.input_paused_for,
             "rsyslog on {{ $labels.instance }} queues {{ $value }} messages for the agent",
         ),
         AlertRule(
             "AuditRsyslogQueueFull",
-            f"max by (instance, name) (changes({RSYSLOG_QUEUE_FULL}{{{job}}}[{w}])) > 0",
+            f"max by (instance, name) (changes({m.RSYSLOG_QUEUE_FULL}{{{job}}}[{w}])) > 0",
             "0s",
             "rsyslog's queue on {{ $labels.instance }} was full",
         ),

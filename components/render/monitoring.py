@@ -12,7 +12,9 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from components.render.agent_monitoring import AgentMonitoring
 from components.render.model import CamelModel
+from components.render.rsyslog_monitoring import RsyslogMonitoring
 
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h)$")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:/-]{1,63}$")
@@ -139,6 +141,18 @@ class MonitoringSettings(CamelModel):
         le=3600,
         description="How often rsyslog writes its queue counters (impstats) for the agent.",
     )
+    rsyslog_stats_port: int = Field(
+        default=5141,
+        ge=1024,
+        le=65535,
+        description="Agent's loopback TCP port that takes rsyslog's counters.",
+    )
+    exporter_port: int = Field(
+        default=2021,
+        ge=1024,
+        le=65535,
+        description="Agent's port (node IP) serving the rsyslog_* series at /metrics.",
+    )
     dashboard: bool = Field(
         default=False,
         description="A Grafana dashboard ConfigMap (sidecar label grafana_dashboard).",
@@ -172,6 +186,36 @@ class MonitoringSettings(CamelModel):
     @property
     def heartbeat_message(self) -> str | None:
         return self.heartbeat.message if self.heartbeat.enabled else None
+
+    def agent(self) -> AgentMonitoring:
+        return AgentMonitoring(
+            heartbeat_message=self.heartbeat_message,
+            stats_port=self.rsyslog_stats_port,
+            exporter_port=self.exporter_port,
+        )
+
+    def rsyslog(self) -> RsyslogMonitoring:
+        return RsyslogMonitoring(
+            heartbeat_interval_s=self.heartbeat.interval_seconds
+            if self.heartbeat.enabled
+            else None,
+            heartbeat_message=self.heartbeat.message,
+            stats_interval_s=self.rsyslog_stats_interval_seconds,
+            stats_port=self.rsyslog_stats_port,
+        )
+
+    def scrape_annotations(self, http_port: int, metrics_path: str) -> dict[str, str]:
+        """The prometheus.io/* pod annotations, when no Operator selects the pods itself.
+
+        The convention has one port per pod: the agent's own endpoint. The rsyslog_* series
+        on exporterPort need a second scrape job (README)."""
+        if self.prometheus_operator:
+            return {}
+        return {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(http_port),
+            "prometheus.io/path": metrics_path,
+        }
 
     @model_validator(mode="after")
     def _windows_cover_scrapes(self) -> MonitoringSettings:
