@@ -241,29 +241,49 @@ def _account_of(request: Request) -> str | None:
     return parts[4] if len(parts) >= 6 and parts[0] == "arn" else None
 
 
-def _principal_matches(element: object, request: Request) -> bool:
-    """Whether the caller is one of the principals of a Principal/NotPrincipal element."""
+_ACCOUNT_PRINCIPAL = re.compile(r"(\d{12})|arn:[\w-]+:iam::(\d{12}):root")
+
+
+def _principal_names(element: object) -> tuple[bool, set[str], set[str]]:
+    """(everyone, account ids, other principal names) of a Principal/NotPrincipal element."""
     if element == "*":
-        return True
+        return True, set(), set()
     if not isinstance(element, Mapping) or not element:
         raise ValueError(f'Principal must be "*" or an object, got {element!r}')
+    everyone = False
+    accounts: set[str] = set()
+    names: set[str] = set()
     for kind, value in element.items():
-        names = _strings(value, f"Principal {kind}")
-        if kind == "AWS":
-            for name in names:
-                if name == "*":
-                    return True
-                account = re.fullmatch(r"(\d{12})|arn:[\w-]+:iam::(\d{12}):root", name)
-                if account and (account[1] or account[2]) == _account_of(request):
-                    return True  # an account means every principal of that account
-                if name == request.principal:
-                    return True
-        elif kind in ("Service", "Federated", "CanonicalUser"):
-            if request.principal in names:
-                return True
-        else:
+        if kind not in ("AWS", "Service", "Federated", "CanonicalUser"):
             raise ValueError(f"unknown Principal type {kind!r}")
-    return False
+        for name in _strings(value, f"Principal {kind}"):
+            account = _ACCOUNT_PRINCIPAL.fullmatch(name) if kind == "AWS" else None
+            if kind == "AWS" and name == "*":
+                everyone = True
+            elif account:
+                accounts.add(account[1] or account[2])
+            else:
+                names.add(name)
+    return everyone, accounts, names
+
+
+def _principal_matches(element: object, request: Request, *, excluding: bool) -> bool:
+    """Whether the caller is named by a Principal (or, `excluding`, a NotPrincipal) element.
+
+    An account id or `:root` ARN in Principal means every principal of that account. For
+    NotPrincipal, AWS checks the caller's account and the caller itself, so a caller escapes
+    the statement only when both are named ("NotPrincipal with Deny" in the User Guide).
+    """
+    everyone, accounts, names = _principal_names(element)
+    if everyone:
+        return True
+    account = _account_of(request)
+    account_named = account is not None and account in accounts
+    caller_named = request.principal in names
+    caller_is_account = account is None or _ACCOUNT_PRINCIPAL.fullmatch(request.principal)
+    if excluding and not caller_is_account:
+        return account_named and caller_named
+    return account_named or caller_named
 
 
 def _one_of(statement: Mapping[str, Any], name: str, required: bool) -> tuple[bool, object]:
@@ -300,7 +320,9 @@ def statement_applies(
     if not resource_based and principals is not None:
         raise ValueError(f"an identity-based policy has no Principal: {dict(statement)!r}")
     principal_hit = (
-        True if principals is None else _principal_matches(principals, request) != not_principal
+        True
+        if principals is None
+        else _principal_matches(principals, request, excluding=not_principal) != not_principal
     )
     return (
         action_hit
