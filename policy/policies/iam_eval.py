@@ -14,7 +14,9 @@ ARNs, Service, Federated, CanonicalUser); the String, Numeric, Date, Bool, Binar
 and Arn operators and Null, each with `IfExists` (not Null) and `ForAllValues:`/`ForAnyValue:`.
 Not covered, on purpose: policy variables (`${aws:username}` is compared literally), SCPs,
 RCPs, permission boundaries, session policies, KMS key policies' "the key policy must allow"
-rule, and matching an assumed-role session ARN to its role ARN (pass the ARN a policy names).
+rule. A role session ("arn:aws:sts::<id>:assumed-role/<role>/<session>") is matched by its
+role's ARN in Principal; condition keys such as aws:PrincipalArn are whatever the caller puts
+in Request.context (the evaluator derives no context keys).
 A malformed statement or an unknown operator raises ValueError: never a silent allow or deny.
 
 The action catalog for wildcard expansion lives in iam_actions.py (see its docstring).
@@ -66,8 +68,18 @@ def glob_matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool
 
 
 def expand_actions(pattern: str, catalog: Iterable[str]) -> set[str]:
-    """The actions of `catalog` ("s3:PutObject", ...) that `pattern` names, case-insensitively."""
-    return {action for action in catalog if glob_matches(pattern, action, ignore_case=True)}
+    """The actions of `catalog` that `pattern` names, case-insensitively, as "prefix:Name".
+
+    Catalog entries are "s3:PutObject", or bare names ("PutObject", as in ACTIONS["s3"])
+    read as belonging to the pattern's service prefix.
+    """
+    prefix, colon, _ = pattern.partition(":")
+    found: set[str] = set()
+    for entry in catalog:
+        action = entry if ":" in entry or not colon else f"{prefix}:{entry}"
+        if glob_matches(pattern, action, ignore_case=True):
+            found.add(action)
+    return found
 
 
 def all_actions() -> set[str]:
@@ -197,11 +209,13 @@ def condition_holds(operator: str, key: str, policy_value: object, context: Cont
         raise ValueError(f"unknown condition operator {operator!r}")
     negated, match = _OPERATORS[base]
     if present is None:
-        # ForAllValues over nothing is vacuously true, ForAnyValue false. Otherwise an absent
-        # key matches only a negated operator, or any operator with IfExists.
+        # IfExists makes an absent key match. Otherwise ForAllValues over nothing is
+        # vacuously true, ForAnyValue false, and a plain operator matches only if negated.
+        if if_exists:
+            return True
         if qualifier:
             return qualifier == "ForAllValues"
-        return if_exists or negated
+        return negated
 
     def one(value: str) -> bool:
         hit = any(match(value, w) for w in wanted)
@@ -267,23 +281,31 @@ def _principal_names(element: object) -> tuple[bool, set[str], set[str]]:
     return everyone, accounts, names
 
 
+_ROLE_SESSION = re.compile(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/[^/]+")
+
+
 def _principal_matches(element: object, request: Request, *, excluding: bool) -> bool:
     """Whether the caller is named by a Principal (or, `excluding`, a NotPrincipal) element.
 
-    An account id or `:root` ARN in Principal means every principal of that account. For
-    NotPrincipal, AWS checks the caller's account and the caller itself, so a caller escapes
-    the statement only when both are named ("NotPrincipal with Deny" in the User Guide).
+    The caller is a chain: its account, its role when it is a role session, and itself. In
+    Principal any link named is enough (an account means all its principals, a role all its
+    sessions). For NotPrincipal AWS checks each link and denies at the first one not named,
+    so all must be ("NotPrincipal" in the User Guide: name the account, role and session).
     """
     everyone, accounts, names = _principal_names(element)
     if everyone:
         return True
     account = _account_of(request)
-    account_named = account is not None and account in accounts
-    caller_named = request.principal in names
-    caller_is_account = account is None or _ACCOUNT_PRINCIPAL.fullmatch(request.principal)
-    if excluding and not caller_is_account:
-        return account_named and caller_named
-    return account_named or caller_named
+    if _ACCOUNT_PRINCIPAL.fullmatch(request.principal):
+        chain = [account in accounts]
+    else:
+        chain = [request.principal in names]
+        session = _ROLE_SESSION.fullmatch(request.principal)
+        if session:
+            chain.append(f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}" in names)
+        if account is not None:
+            chain.append(account in accounts)
+    return all(chain) if excluding else any(chain)
 
 
 def _one_of(statement: Mapping[str, Any], name: str, required: bool) -> tuple[bool, object]:

@@ -250,6 +250,7 @@ def test_keys_are_anded_values_ored_and_a_negated_operator_needs_none_to_match()
         (["key1:legal"], False),
         (["key1:hr", "key1:personnel"], False),
         (["key2:audit"], True),
+        ([], True),
         (None, True),  # "No aws:TagKeys in the request context": Match
     ],
 )
@@ -279,6 +280,7 @@ def test_forallvalues_is_true_and_foranyvalue_false_on_an_empty_or_absent_set() 
     assert condition_holds("ForAnyValue:StringEquals", "aws:TagKeys", ["b", "c"], some)
     assert not condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["b", "c"], some)
     assert condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["a", "b", "c"], some)
+    assert condition_holds("ForAnyValue:StringEqualsIfExists", "aws:TagKeys", "a", {})
 
 
 # --- Principals and evaluation logic -----------------------------------------------------
@@ -313,6 +315,29 @@ def test_notprincipal_without_the_account_denies_the_named_user_too() -> None:
     policy = _deny_all_but(BOB)
     request = Request("s3:GetObject", f"{BUCKET}/report.csv", BOB)
     assert evaluate_resource(policy, request).decision == "explicit-deny"
+
+
+ROLE = "arn:aws:iam::444455556666:role/cross-account-read-only-role"
+SESSION = "arn:aws:sts::444455556666:assumed-role/cross-account-read-only-role/session"
+
+
+def test_a_role_session_is_named_by_its_role_in_principal() -> None:
+    """Principal element, "IAM role principals": a role ARN covers the role's sessions."""
+    policy = doc({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "s3:*", "Resource": "*"})
+    assert evaluate_resource(policy, Request("s3:GetObject", "x", SESSION)).decision == "allow"
+    other = SESSION.replace("cross-account-read-only-role", "other-role")
+    assert evaluate_resource(policy, Request("s3:GetObject", "x", other)).decision == (
+        "implicit-deny"
+    )
+
+
+def test_notprincipal_must_name_account_role_and_session_of_an_assumed_role() -> None:
+    """NotPrincipal: for a role session name the account, the role and the session."""
+    every_link = _deny_all_but("arn:aws:iam::444455556666:root", ROLE, SESSION)
+    no_session = _deny_all_but("arn:aws:iam::444455556666:root", ROLE)
+    request = Request("s3:GetObject", f"{BUCKET}/report.csv", SESSION)
+    assert evaluate_resource(every_link, request).decision == "implicit-deny"
+    assert evaluate_resource(no_session, request).decision == "explicit-deny"
 
 
 CARLOS = f"arn:aws:iam::{ACCOUNT}:user/carlossalazar"
@@ -502,6 +527,8 @@ def test_expand_actions_over_the_catalog() -> None:
     assert "logs:PutLogEvents" in expand_actions("logs:Put*", catalog)
     assert set(ACTIONS) == {"s3", "kms", "iam", "sts", "logs", "es", "glue", "athena"}
     assert expand_actions("ec2:*", catalog) == set()
+    bare = expand_actions("s3:Put*", ACTIONS["s3"])  # names alone take the pattern's prefix
+    assert bare == puts
 
 
 # --- malformed input is an error, never a decision ------------------------------------------
