@@ -132,13 +132,20 @@ def syslog_daemonset_spec(settings: NodeSyslogSettings, config_map: str, checksu
 
 
 def _syslog_security_context(settings: NodeSyslogSettings) -> Manifest:
-    # Root, with one capability. Root: the queue and state directories are root-owned
+    # Root, with two capabilities. Root: the queue and state directories are root-owned
     # hostPaths and the journal files are root:systemd-journal 0640 (owner read only
     # without DAC_OVERRIDE, which is dropped). NET_BIND_SERVICE: syslog's port 514 is
-    # below 1024. Nothing else: no privilege escalation, read-only image.
+    # below 1024. SETPCAP: rsyslog built with libcap-ng (the official image) drops the
+    # capabilities it does not use at start, bounding set included, and exits when it
+    # cannot (capng_apply fails without SETPCAP). `global(libcapng.enable="off")` would
+    # avoid that too, but rsyslog before 8.2310 refuses the parameter, so the config
+    # would no longer be one text for every rsyslog it meets; SETPCAP changes nothing
+    # for older builds. With no capability at all rsyslog skips dropping, so SETPCAP
+    # comes only with NET_BIND_SERVICE. Nothing else: no privilege escalation,
+    # read-only image.
     context = container_security_context(run_as_root=True)
     if settings.listen_port < 1024:
-        context["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+        context["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "SETPCAP"]}
     return context
 
 

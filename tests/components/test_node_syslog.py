@@ -49,13 +49,14 @@ def test_userdata_mode_keeps_the_config_but_runs_no_pods() -> None:
     assert 'include(file="/etc/rsyslog.d/60-container-audit-log.conf")' in data["rsyslog.conf"]
 
 
-def test_daemonset_runs_rsyslog_on_the_host_network_with_one_capability() -> None:
+def test_daemonset_runs_rsyslog_on_the_host_network_with_two_capabilities() -> None:
     graph = _graph(mode="daemonset")
     pod = _pod(graph)
     assert pod["hostNetwork"] is True
     [container] = pod["containers"]
     context = container["securityContext"]
-    assert context["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    # NET_BIND_SERVICE for port 514; SETPCAP so libcap-ng builds can drop what they do not use.
+    assert context["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "SETPCAP"]}
     assert context["allowPrivilegeEscalation"] is False
     assert context["readOnlyRootFilesystem"] is True
     assert ":" in container["image"] and not container["image"].endswith(":latest")
