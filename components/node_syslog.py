@@ -23,7 +23,13 @@ from components.render.rsyslog import (
     render_main_conf,
     render_rsyslog_conf,
 )
-from components.render.user_data import render_user_data, rsyslog_install_part
+from components.render.syslog_gate import TAINT_EFFECT, TAINT_KEY, node_config
+from components.render.user_data import (
+    NODE_CONFIG,
+    UserDataPart,
+    render_user_data,
+    rsyslog_install_part,
+)
 from components.render.workload import (
     ARTIFACT_ANNOTATION,
     CONFIG_CHECKSUM_ANNOTATION,
@@ -45,11 +51,16 @@ DROPIN_FILE = PurePosixPath(DROPIN_PATH).name
 
 
 def node_user_data(settings: NodeSyslogSettings, agent_port: int) -> str | None:
-    """The EKS node user data that installs rsyslog, or None outside `userdata` mode."""
+    """The EKS node user data, or None outside `userdata` mode: the node registers with the
+    startup taint (NodeConfig), then installs rsyslog (shell part); the syslog-gate lifts
+    the taint once rsyslog answers."""
     if settings.mode != "userdata":
         return None
     dropin = render_rsyslog_conf(settings, agent_port)
-    return render_user_data([rsyslog_install_part(dropin, settings)])
+    taint = f"{TAINT_KEY}=true:{TAINT_EFFECT}"
+    return render_user_data(
+        [UserDataPart(NODE_CONFIG, node_config()), rsyslog_install_part(dropin, settings, taint)]
+    )
 
 
 @dataclass(frozen=True)
