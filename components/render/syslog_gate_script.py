@@ -169,6 +169,7 @@ def run(
                         node, api.node_uid(node), "Normal", CLEARED_REASON, "node syslog answers"
                     )
                 return "ready"
+            sleep(interval)  # the taints changed under us: read them again next round
             continue
         waited = clock() - started
         if not reported and waited >= grace:
