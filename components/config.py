@@ -71,6 +71,11 @@ class StackConfig(CamelModel):
                 "nodeSyslog.mode 'userdata' installs rsyslog on nodes this project creates "
                 "(cluster.mode 'eks'); an existing cluster needs mode 'daemonset'"
             )
+        if syslog.mode == "userdata" and not syslog.tcp:
+            raise ValueError(
+                "nodeSyslog.tcp is false with mode 'userdata': nodes stay tainted until "
+                f"rsyslog answers on TCP {syslog.listen_port}; keep tcp: true"
+            )
         if syslog.fluent_bit_syslog_format != agent.tcp_framing:
             raise ValueError(
                 f"nodeSyslog.tcpFraming {syslog.tcp_framing!r} and agent.tcpFraming "

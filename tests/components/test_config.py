@@ -225,6 +225,11 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["nodeSyslog.mode 'userdata'", "daemonset"],
     ),
     (
+        "userdata without tcp",
+        {"nodeSyslog": {"tcp": False}},
+        ["nodeSyslog.tcp is false", "tainted", "TCP 514"],
+    ),
+    (
         "framing mismatch",
         {"nodeSyslog": {"tcpFraming": "octet-counting"}},
         ["tcpFraming", "octet_counting"],
