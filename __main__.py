@@ -16,6 +16,7 @@ from components.render.fluent_bit_workload import NAME as FLUENT_BIT
 from components.render.iam import audit_writer_policy
 from components.render.routes import parse_duration
 from components.render.workload import selector_labels
+from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 cfg = from_pulumi()
 tags = {**cfg.tags, "environment": cfg.environment, "managed-by": "pulumi"}
@@ -102,6 +103,18 @@ monitoring = PipelineMonitoring(
         depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
     ),
 )
+
+if cfg.node_syslog.mode == "userdata":
+    # Nodes register tainted until their rsyslog answers; this lifts the taint per node.
+    SyslogGate(
+        "syslog-gate",
+        SyslogGateArgs(
+            namespace=cfg.agent.namespace,
+            listen_port=cfg.node_syslog.listen_port,
+            provider=cluster.provider,
+            depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+        ),
+    )
 
 demo = None
 if cfg.demo.enabled:
