@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -172,6 +173,8 @@ def run(root: Path, log: Callable[[str], None]) -> int:
         )
         return EXIT_MISSING_TOOL
     settings = MonitoringSettings.model_validate(CHECK_SETTINGS)
+    # verify reads the archive with the same dummy keys the agent uploads with (moto).
+    os.environ.update(DUMMY_AWS_ENV)
     rig = MonitoringRig(STACK, root, settings)
     routes = [
         S3RouteTiming(r.name, parse_duration(r.upload_timeout))
@@ -246,8 +249,9 @@ def run(root: Path, log: Callable[[str], None]) -> int:
             is None
         ):
             failures.append("AuditHeartbeatStale did not fire after rsyslogd stopped")
-        code, out = verify_heartbeat(rig, max_age=40)
-        log(f"verify --heartbeat 40 s+ after the last heartbeat: exit {code}\n{out}")
+        # The alert fired 40 s or more after the last heartbeat: a 30 s bound must fail.
+        code, out = verify_heartbeat(rig, max_age=30)
+        log(f"verify --heartbeat --max-age 30: exit {code}\n{out}")
         if code != 1 or "STALE" not in out:
             failures.append("verify --heartbeat did not fail on the stopped node")
     finally:
