@@ -38,7 +38,7 @@ import yaml
 from components.render.alert_rules import S3RouteTiming, rule_groups
 from components.render.monitoring import MonitoringSettings
 from components.render.routes import parse_duration
-from tooling.e2e import DUMMY_AWS_ENV, Supervisor
+from tooling.localrun import DUMMY_AWS_ENV, Supervisor
 from tooling.loopback import LOOPBACK, free_port, wait_until
 from tooling.monitoring_rig import NODE, MonitoringRig, find_fluent_bit, find_rsyslogd
 
@@ -77,12 +77,12 @@ def prometheus_config(rig: MonitoringRig, settings: MonitoringSettings) -> dict[
             {
                 "job_name": settings.job,
                 "metrics_path": "/api/v2/metrics/prometheus",
-                "static_configs": [{"targets": [f"{LOOPBACK}:{rig.ports.agent.http}"]}],
+                "static_configs": [{"targets": [f"{LOOPBACK}:{rig.http_port}"]}],
             },
             {
                 "job_name": f"{settings.job}-rsyslog",
                 "metrics_path": "/metrics",
-                "static_configs": [{"targets": [f"{LOOPBACK}:{rig.ports.exporter}"]}],
+                "static_configs": [{"targets": [f"{LOOPBACK}:{rig.exporter_port}"]}],
                 "relabel_configs": relabel,
             },
         ],
@@ -181,12 +181,12 @@ def run(root: Path, log: Callable[[str], None]) -> int:
         for r in rig.agent_settings.s3_routes
     ]
     (root / "rules.yaml").write_text(yaml.safe_dump(rule_groups(settings, routes)))
-    (root / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(rig, settings)))
     port = free_port()
-    supervisor = Supervisor(root)
+    supervisor = Supervisor(root, announce="e2e-alerts")
     failures: list[str] = []
     try:
         rig.start(agent, rsyslogd)
+        (root / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(rig, settings)))
         supervisor.start(
             "prometheus",
             [

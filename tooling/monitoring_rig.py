@@ -9,52 +9,41 @@ is started by the rig and stopped by pid; every wait is bounded.
 from __future__ import annotations
 
 import contextlib
-import os
 import selectors
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components.render.agent_metrics import EXPORTER_PATH
 from components.render.agent_monitoring import EXPORTER_OUTPUT, STATS_INPUT
 from components.render.fluent_bit import METRICS_PATH, PipelineContext
-from components.render.fluent_bit_config import render_fluent_bit_config, to_yaml
+from components.render.fluent_bit_config import render_fluent_bit_config
 from components.render.monitoring import MonitoringSettings
 from components.render.routes import parse_duration
 from components.render.rsyslog import render_main_conf, render_rsyslog_conf
-from components.render.rsyslog_monitoring import render_monitoring_conf
-from tooling.e2e import (
-    DUMMY_AWS_ENV,
-    E2EError,
-    Ports,
+from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monitoring_conf
+from tooling.agent import find_fluent_bit
+from tooling.e2e import remap_node_syslog
+from tooling.localrun import (
+    AgentPorts,
+    LocalRunError,
+    RunningAgent,
     Supervisor,
     create_bucket,
-    http_ok,
-    remap_agent_config,
-    remap_node_syslog,
+    start_agent,
+    start_moto,
 )
-from tooling.loopback import LOOPBACK, free_port, wait_until
+from tooling.loopback import LOOPBACK, free_port
 
-AGENT_CANDIDATES = ("/opt/fluent-bit-5.1.1/bin/fluent-bit", "/opt/fluent-bit/bin/fluent-bit")
 NODE = "rig-node"
 
 
-def find_fluent_bit() -> str | None:
-    """FLUENT_BIT, then `fluent-bit` on PATH, then the build script's install paths."""
-    explicit = os.environ.get("FLUENT_BIT")
-    if explicit:
-        return explicit if Path(explicit).is_file() else None
-    found = shutil.which("fluent-bit")
-    if found:
-        return found
-    return next((c for c in AGENT_CANDIDATES if Path(c).is_file()), None)
+__all__ = ["MonitoringRig", "TcpProxy", "find_fluent_bit", "find_rsyslogd", "scrape"]
 
 
 def find_rsyslogd() -> str | None:
@@ -132,39 +121,8 @@ class TcpProxy:
                     conn.close()
 
 
-@dataclass
-class RigPorts:
-    agent: Ports = field(default_factory=lambda: Ports(free_port(), free_port(), free_port(), 0))
-    moto: int = field(default_factory=free_port)
-    proxy: int = field(default_factory=free_port)
-    stats: int = field(default_factory=free_port)
-    exporter: int = field(default_factory=free_port)
-
-    @property
-    def agent_metrics_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.agent.http}{METRICS_PATH}"
-
-    @property
-    def exporter_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.exporter}{EXPORTER_PATH}"
-
-
-def remap_monitoring(
-    rendered: dict[str, Any], config: dict[str, Any], ports: RigPorts
-) -> dict[str, Any]:
-    """The monitoring input and output moved to their own loopback ports (the agent remap
-    put every input on one port and kept only the s3 and stdout outputs)."""
-    pipeline = config["pipeline"]
-    inputs = [
-        {**i, "port": str(ports.stats)} if i.get("alias") == STATS_INPUT else i
-        for i in pipeline["inputs"]
-    ]
-    outputs = [o for o in pipeline["outputs"] if o.get("alias") != EXPORTER_OUTPUT] + [
-        {**o, "host": LOOPBACK, "port": str(ports.exporter)}
-        for o in rendered["pipeline"]["outputs"]
-        if o.get("alias") == EXPORTER_OUTPUT
-    ]
-    return {**config, "pipeline": {**pipeline, "inputs": inputs, "outputs": outputs}}
+def _port_of(entries: list[dict[str, Any]], alias: str) -> int:
+    return int(next(e["port"] for e in entries if e.get("alias") == alias))
 
 
 def scrape(url: str) -> str:
@@ -178,9 +136,11 @@ def scrape(url: str) -> str:
 
 
 class MonitoringRig:
-    """One node of `stack` (moto, proxy, agent, rsyslogd) under `root`."""
+    """One node of `stack` (moto behind a proxy, agent, rsyslogd) under `root`."""
 
-    def __init__(self, stack: str, root: Path, monitoring: MonitoringSettings | None = None):
+    def __init__(
+        self, stack: str, root: Path, monitoring: MonitoringSettings | None = None
+    ) -> None:
         from components.config import load_stack_config
         from tooling.engine import load_stack_file
 
@@ -188,79 +148,86 @@ class MonitoringRig:
         self.cfg = load_stack_config(raw, stack)
         self.monitoring = monitoring or self.cfg.monitoring
         self.root = root
-        self.ports = RigPorts()
         self.bucket = self.cfg.bucket.name or f"audit-log-{stack}"
         self.agent_settings = self.cfg.agent.with_default_bucket(
             self.bucket, self.cfg.region, self.cfg.log_prefix
         )
-        self.supervisor = Supervisor(root)
-        self.proxy = TcpProxy(self.ports.proxy, self.ports.moto)
+        self.supervisor = Supervisor(root, announce="rig")
+        self.proxy_port, self.moto_port = free_port(), free_port()
+        self.moto_endpoint = f"http://{LOOPBACK}:{self.moto_port}"
+        self.proxy = TcpProxy(self.proxy_port, self.moto_port)
+        self.agent: RunningAgent | None = None
         self.upload_timeout_s = max(
             parse_duration(r.upload_timeout) for r in self.agent_settings.s3_routes
         )
 
     @property
     def endpoint(self) -> str:
-        """What the agent uploads to: the proxy."""
-        return f"http://{LOOPBACK}:{self.ports.proxy}"
+        """What the agent uploads to: the proxy in front of moto."""
+        return f"http://{LOOPBACK}:{self.proxy_port}"
+
+    def _running(self) -> RunningAgent:
+        if self.agent is None:
+            raise LocalRunError("the rig's agent is not running")
+        return self.agent
 
     @property
-    def moto_endpoint(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports.moto}"
+    def http_port(self) -> int:
+        return self._running().ports.http
+
+    @property
+    def stats_port(self) -> int:
+        return _port_of(self._running().config["pipeline"]["inputs"], STATS_INPUT)
+
+    @property
+    def exporter_port(self) -> int:
+        return _port_of(self._running().config["pipeline"]["outputs"], EXPORTER_OUTPUT)
+
+    @property
+    def agent_metrics_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.http_port}{METRICS_PATH}"
+
+    @property
+    def exporter_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.exporter_port}{EXPORTER_PATH}"
 
     def start(self, agent: str, rsyslogd: str | None) -> None:
-        self.supervisor.start(
-            "moto",
-            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.moto)],
-        )
-        wait_until(lambda: http_ok(f"{self.moto_endpoint}/moto-api/"), 30, "moto", interval=0.1)
+        start_moto(self.supervisor, self.moto_port)
         create_bucket(self.moto_endpoint, self.bucket, self.cfg.region)
         self.proxy.restore()
-        self._start_agent(agent)
-        if rsyslogd is not None:
-            self._start_rsyslog(rsyslogd)
-
-    def _start_agent(self, binary: str) -> None:
         context = PipelineContext(
             self.cfg.cluster.name, self.cfg.environment, monitoring=self.monitoring.agent()
         )
-        rendered = render_fluent_bit_config(self.agent_settings, context)
-        config, _dropped = remap_agent_config(
-            rendered, self.root / "fluent-bit", self.ports.agent, self.endpoint, self.bucket
+        self.agent = start_agent(
+            self.supervisor,
+            agent,
+            render_fluent_bit_config(self.agent_settings, context),
+            self.root,
+            endpoint=self.endpoint,
+            bucket=self.bucket,
+            region=self.cfg.region,
+            ports=AgentPorts.free(),
+            env={"NODE_NAME": NODE},
         )
-        config = remap_monitoring(rendered, config, self.ports)
-        path = self.root / "fluent-bit.yaml"
-        path.write_text(to_yaml(config), encoding="utf-8")
-        env = {
-            **os.environ,
-            **DUMMY_AWS_ENV,
-            "AWS_REGION": self.cfg.region,
-            "NODE_NAME": NODE,
-            "HOST_IP": LOOPBACK,
-        }
-        self.supervisor.start("fluent-bit", [binary, "-c", str(path)], env)
-
-        def healthy() -> bool:
-            self.supervisor.check()
-            return http_ok(f"http://{LOOPBACK}:{self.ports.agent.http}/api/v1/health")
-
-        wait_until(healthy, 30, "fluent-bit health endpoint", interval=0.1)
+        if rsyslogd is not None:
+            self._start_rsyslog(rsyslogd)
 
     def _start_rsyslog(self, rsyslogd: str) -> None:
         node = self.root / "rsyslog"
-        settings = remap_node_syslog(self.cfg.node_syslog, node, self.ports.agent.syslog)
+        agent = self._running()
+        settings = remap_node_syslog(self.cfg.node_syslog, node, free_port())
         for directory in (settings.work_directory, settings.spool_directory):
             Path(directory).mkdir(parents=True, exist_ok=True)
-        monitoring = self.monitoring.rsyslog()
-        monitoring = type(monitoring)(
-            heartbeat_interval_s=monitoring.heartbeat_interval_s,
-            heartbeat_message=monitoring.heartbeat_message,
-            stats_interval_s=monitoring.stats_interval_s,
-            stats_port=self.ports.stats,
+        wanted = self.monitoring.rsyslog()
+        monitoring = RsyslogMonitoring(
+            heartbeat_interval_s=wanted.heartbeat_interval_s,
+            heartbeat_message=wanted.heartbeat_message,
+            stats_interval_s=wanted.stats_interval_s,
+            stats_port=self.stats_port,
         )
         dropin = node / "60-container-audit-log.conf"
         dropin.write_text(
-            render_rsyslog_conf(settings, self.ports.agent.agent, LOOPBACK)
+            render_rsyslog_conf(settings, agent.ports.syslog, LOOPBACK)
             + render_monitoring_conf(monitoring, LOOPBACK),
             encoding="utf-8",
         )
@@ -274,20 +241,16 @@ class MonitoringRig:
             check=False,
         )
         if check.returncode != 0:
-            raise E2EError(f"rsyslogd rejects the rendered config: {check.stderr.strip()[-300:]}")
-        self.rsyslog_pid = self.supervisor.start(
+            raise LocalRunError(
+                f"rsyslogd rejects the rendered config: {check.stderr.strip()[-300:]}"
+            )
+        self.supervisor.start(
             "rsyslogd", [rsyslogd, "-n", "-f", str(main_conf), "-i", str(node / "rsyslogd.pid")]
         )
 
     def stop_rsyslog(self) -> None:
         """Stop only rsyslogd (its heartbeat stops), by the pid the rig started it with."""
-        for index, (name, process, log) in enumerate(self.supervisor.started):
-            if name == "rsyslogd":
-                process.terminate()
-                process.wait(timeout=30)
-                log.close()
-                del self.supervisor.started[index]
-                return
+        self.supervisor.stop("rsyslogd")
 
     def stop(self) -> None:
         self.proxy.cut()

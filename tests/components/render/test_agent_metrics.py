@@ -8,7 +8,6 @@ a Fluent Bit upgrade fails here, not in the pager.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +18,9 @@ from components.render import agent_metrics as m
 from components.render.alert_rules import S3RouteTiming, alert_rules
 from components.render.dashboard import dashboard
 from components.render.monitoring import MonitoringSettings
+from tests.agent_harness import require_fluent_bit
 from tooling.loopback import wait_until
-from tooling.monitoring_rig import MonitoringRig, find_fluent_bit, find_rsyslogd, scrape
+from tooling.monitoring_rig import MonitoringRig, find_rsyslogd, scrape
 
 # Counters every 5 s (the shortest allowed), so the rsyslog series appear quickly.
 SETTINGS = MonitoringSettings.model_validate({"rsyslogStatsIntervalSeconds": 5})
@@ -28,23 +28,10 @@ SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ", re.MULTILINE)
 USED = re.compile(r"\b([a-z_][a-z0-9_]*)\{")
 
 
-def _binary() -> str:
-    found = find_fluent_bit()
-    if found:
-        return found
-    reason = (
-        "fluent-bit 5.1.x not found: put it on PATH or set FLUENT_BIT=/path "
-        "(../shared/fluent-bit/build.sh builds it)"
-    )
-    if os.environ.get("REQUIRE_FLUENT_BIT") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
     """Metric name -> the label sets it was served with, from both endpoints."""
-    agent = _binary()
+    agent = require_fluent_bit()
     rsyslogd = find_rsyslogd()
     if rsyslogd is None:
         pytest.skip("rsyslogd not found: apt-get install rsyslog")
@@ -52,13 +39,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[s
     try:
         rig.start(agent, rsyslogd)
         wait_until(
-            lambda: m.RSYSLOG_QUEUE_SIZE in scrape(rig.ports.exporter_url),
+            lambda: m.RSYSLOG_QUEUE_SIZE in scrape(rig.exporter_url),
             30,
             "rsyslog's counters on the agent's exporter",
             interval=0.5,
             diagnose=lambda: rig.supervisor.tail("fluent-bit", 20),
         )
-        text = scrape(rig.ports.agent_metrics_url) + scrape(rig.ports.exporter_url)
+        text = scrape(rig.agent_metrics_url) + scrape(rig.exporter_url)
     finally:
         rig.stop()
     found: dict[str, set[str]] = {}
