@@ -12,7 +12,9 @@ import yaml
 
 from components.render.alert_rules import S3RouteTiming, alert_rules, rule_groups
 from components.render.monitoring import MonitoringSettings
+from tests.conftest import STACKS, stack_graph
 from tests.prometheus_tools import promtool
+from tooling.artifacts import daemon_configs
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 SETTINGS = MonitoringSettings()  # defaults: window 10m, "for" 5m, heartbeat every 60 s
@@ -221,3 +223,12 @@ def test_every_alert_has_a_runbook_line_in_the_readme() -> None:
     text = README.read_text(encoding="utf-8")
     for case in CASES:
         assert f"| `{case.alert}` |" in text, f"README has no runbook line for {case.alert}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stacks_planned_rule_file_passes_promtool(stack: str, tmp_path: Path) -> None:
+    files = dict(daemon_configs(stack_graph(stack)))
+    path = tmp_path / "rules.yaml"
+    path.write_text(files["alerts/container-audit-log.rules.yaml"])
+    done = promtool("check", "rules", path)
+    assert done.returncode == 0, done.stdout + done.stderr
