@@ -231,7 +231,7 @@ def audit_fields_script() -> str:
     return script
 
 
-def lua_filter_entry(match: str) -> dict[str, str]:
+def lua_filter_entry(match: str) -> dict[str, str | list[str]]:
     """The agent config's `lua` filter entry (plugin properties of Fluent Bit 5.1)."""
     return {
         "name": "lua",
