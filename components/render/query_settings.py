@@ -40,9 +40,6 @@ class QuerySettings(CamelModel):
         ge=MIN_BYTES_SCANNED_CUTOFF,
         description="Cost guard: Athena cancels a query past this many bytes scanned.",
     )
-    results_retention_days: int = Field(
-        default=7, ge=1, le=90, description="Query results expire after this many days."
-    )
     auditor_principals: list[str] = Field(
         default_factory=list,
         description="IAM ARNs (account root, role or user) that may assume the auditor role; "
