@@ -21,6 +21,7 @@ from components.render.audit_fields import (
     SD_SOURCE_FIELD,
     SEVERITY_FIELD,
 )
+from components.render.fluent_bit_parsers import RFC5424_PARSER, parser_specs
 from components.render.routes import S3ObjectLayout
 from components.render.routes.base import DATE_KEY
 
@@ -48,19 +49,29 @@ class Column:
         return DUCKDB_TYPES[self.type]
 
 
+# What the RFC 5424 parser's captures mean; a capture without an entry is still a column.
+_PARSED = {
+    "pri": "syslog PRI as sent (facility * 8 + severity)",
+    "version": "syslog protocol version",
+    "timestamp": "the sender's timestamp text",
+    "host": "HOSTNAME of the sender (the pod name for container events)",
+    "ident": "APP-NAME (the service for container events)",
+    "pid": "PROCID of the sender (the shell's pid for SHELL events)",
+    "msgid": "MSGID (START, EXEC, EXIT, SHELL, STOP for container events)",
+    SD_SOURCE_FIELD: "STRUCTURED-DATA exactly as received ('-' when none)",
+    "message": "MSG",
+}
+
+
+def parsed_fields() -> list[str]:
+    """The record keys the agent's RFC 5424 parser writes: its captures, minus the time key."""
+    spec = parser_specs()[RFC5424_PARSER]
+    names = re.findall(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", spec.regex)
+    return [n for n in dict.fromkeys(names) if spec.time_keep or n != spec.time_key]
+
+
 def record_columns() -> tuple[Column, ...]:
     """Every top-level key the agent may write to an archive record, with its type."""
-    parsed = (
-        ("pri", "syslog PRI as sent (facility * 8 + severity)"),
-        ("version", "syslog protocol version"),
-        ("timestamp", "the sender's timestamp text"),
-        ("host", "HOSTNAME of the sender (the pod name for container events)"),
-        ("ident", "APP-NAME (the service for container events)"),
-        ("pid", "PROCID of the sender (the shell's pid for SHELL events)"),
-        ("msgid", "MSGID (START, EXEC, EXIT, SHELL, STOP for container events)"),
-        (SD_SOURCE_FIELD, "STRUCTURED-DATA exactly as received ('-' when none)"),
-        ("message", "MSG"),
-    )
     context = (
         ("cluster", "cluster of the agent"),
         ("environment", "stack of the agent"),
@@ -68,7 +79,10 @@ def record_columns() -> tuple[Column, ...]:
     )
     return (
         Column(DATE_KEY, "string", "record time, ISO 8601 UTC (microseconds, 'Z')"),
-        *(Column(name, "string", comment) for name, comment in parsed),
+        *(
+            Column(name, "string", _PARSED.get(name, "parsed from the syslog line"))
+            for name in parsed_fields()
+        ),
         *(Column(name, "string", comment) for name, comment in context),
         Column(FACILITY_FIELD, "int", "syslog facility decoded from pri"),
         Column(SEVERITY_FIELD, "int", "syslog severity decoded from pri"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from components.render.archive_table import parsed_fields
 from components.render.audit_fields import (
     PROMOTED,
     added_fields,
@@ -34,7 +35,7 @@ def test_promoted_columns_do_not_collide_with_record_fields() -> None:
     context = {
         item.split(" ")[0] for item in render(settings())["pipeline"]["filters"][0]["record"]
     }
-    check_no_collision(context | {"pri", "host", "ident", "pid", "msgid", "extradata"})
+    check_no_collision(context | set(parsed_fields()))
     assert "node" in context and "node" not in added_fields()
     with pytest.raises(ValueError, match="uid"):
         check_no_collision({"uid"})
