@@ -81,10 +81,11 @@ class ArchiveQuery(pulumi.ComponentResource):
             description=f"Container audit log archive ({args.environment})",
             opts=child,
         )
+        description = "Audit records the agent writes: one JSON object per line, gzip"
         table = pulumi.Output.from_input(args.bucket_name).apply(
             lambda bucket: table_args(
                 self.table_name,
-                "Audit records the agent writes: one JSON object per line, gzip",
+                description,
                 projection(layout, bucket, args.agent.tag, args.retention_days),
             )
         )
@@ -92,8 +93,8 @@ class ArchiveQuery(pulumi.ComponentResource):
             f"{name}-table",
             database_name=self.database.name,
             name=self.table_name,
-            description=table.apply(lambda t: t["description"]),
-            table_type="EXTERNAL_TABLE",
+            description=description,
+            table_type=table.apply(lambda t: t["table_type"]),
             parameters=table.apply(lambda t: t["parameters"]),
             partition_keys=table.apply(lambda t: t["partition_keys"]),
             storage_descriptor=table.apply(lambda t: t["storage_descriptor"]),

@@ -125,6 +125,9 @@ def download_objects(
 # --- engines ----------------------------------------------------------------------------
 
 
+PARTITION_TYPES = {"string": "VARCHAR", "int": "INTEGER"}
+
+
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -153,9 +156,6 @@ def load_duckdb(connection: Any, table: str, objects: Sequence[ArchiveObject]) -
         f"filename = true) AS r JOIN archive_objects AS o ON r.filename = o.filename"
     )
     connection.execute(statement)
-
-
-PARTITION_TYPES = {"string": "VARCHAR", "int": "INTEGER"}
 
 
 def run_duckdb(

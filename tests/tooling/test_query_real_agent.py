@@ -140,7 +140,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 client.get_object(Bucket=stack.bucket, Key=item["Key"])["Body"].read()
             )
         ]
-        os.environ.update(e2e.DUMMY_AWS_ENV)
         yield Run(endpoint, stack.bucket, records, sent, start)
     finally:
         node_side.stop_all()
