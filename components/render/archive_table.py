@@ -171,7 +171,9 @@ def table_args(name: str, description: str, where: Projection) -> dict[str, Any]
                 "name": "openx-json",
                 "serialization_library": SERDE,
                 # A record the agent wrote is valid JSON; anything else must fail loudly.
-                "parameters": {"ignore.malformed.json": "false", "case.insensitive": "true"},
+                # Keys keep their case: SD-IDs and param names in `sd` are case-sensitive
+                # (RFC 5424), and every column name is lowercase already.
+                "parameters": {"ignore.malformed.json": "false", "case.insensitive": "false"},
             },
             "columns": [
                 {"name": c.name, "type": c.type, "comment": c.comment} for c in record_columns()
