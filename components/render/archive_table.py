@@ -183,7 +183,8 @@ def table_args(name: str, description: str, where: Projection) -> dict[str, Any]
 
 
 def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    # Athena DDL is HiveQL: string literals escape with a backslash, not a doubled quote.
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def render_ddl(database: str, table: Any) -> str:

@@ -68,3 +68,16 @@ def test_athena_literals_and_times() -> None:
     assert parse_time("2026-11-30T10:00Z") - timedelta(hours=10) == parse_time("2026-11-30")
     with pytest.raises(ValueError, match="not ISO 8601"):
         parse_time("yesterday")
+
+
+@pytest.mark.parametrize("dialect", ["athena", "duckdb"])
+def test_every_query_parses_in_both_dialects(dialect: str) -> None:
+    import sqlglot
+    from sqlglot import exp
+
+    for query in QUERIES:
+        tree = sqlglot.parse_one(query.sql("audit_events"), read=dialect)
+        assert isinstance(tree, exp.Select), query.name
+        placeholders = list(tree.find_all(exp.Placeholder))
+        assert len(placeholders) == len(query.order()), query.name
+        assert not list(tree.find_all(exp.Anonymous)), f"{query.name}: an engine-specific function"

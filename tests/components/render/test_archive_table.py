@@ -68,3 +68,34 @@ def test_ddl_is_the_table_args_as_sql() -> None:
     assert "`sd`" in ddl and "map<string,map<string,string>>" in ddl
     assert "PARTITIONED BY (\n  `day`" in ddl
     assert "'storage.location.template' = 's3://b/audit/dev/audit.syslog/${day}/${hour}/'" in ddl
+
+
+def test_ddl_parses_as_athena_hive_ddl_with_every_column() -> None:
+    import sqlglot
+    from sqlglot import exp
+
+    from components.render.archive_table import PARTITION_KEYS
+
+    args = table_args("audit_events", "it's", projection(_layout().layout, "b", "t", 30))
+    storage = args["storage_descriptor"]
+    camel = {
+        "name": args["name"],
+        "description": args["description"],
+        "parameters": args["parameters"],
+        "partitionKeys": args["partition_keys"],
+        "storageDescriptor": {
+            "location": storage["location"],
+            "inputFormat": storage["input_format"],
+            "outputFormat": storage["output_format"],
+            "columns": storage["columns"],
+            "serDeInfo": {
+                "serializationLibrary": storage["ser_de_info"]["serialization_library"],
+                "parameters": storage["ser_de_info"]["parameters"],
+            },
+        },
+    }
+    tree = sqlglot.parse_one(render_ddl("db", camel), read="athena")
+    columns = [c.name for c in tree.find_all(exp.ColumnDef)]
+    assert columns == [c.name for c in (*record_columns(), *PARTITION_KEYS)]
+    comments = [c.find(exp.CommentColumnConstraint) for c in tree.find_all(exp.ColumnDef)]
+    assert comments[0] is not None and comments[0].this.this == record_columns()[0].comment
