@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,10 +24,11 @@ import pytest
 from components.render.archive_table import record_columns
 from components.render.demo import DemoService, service_plan
 from demo.audit_events import SD_ID, parse_structured_data
-from tests.real_agent import fluent_bit_binary
+from tests.agent_harness import AgentRunner
+from tests.agent_records import received, send_lines
 from tooling import e2e, query
-from tooling.archive import decode_body
-from tooling.loopback import LOOPBACK, wait_until
+from tooling.localrun import s3_client, supervised
+from tooling.loopback import free_port, wait_until
 
 NAMESPACE = "shop"
 SERVICES = (
@@ -55,18 +55,6 @@ class Run:
     records: list[dict[str, Any]]
     sent: Sent
     start: datetime
-
-
-def _records_through_the_agent(log: Path, run_id: str) -> int:
-    """Records the agent has passed to its outputs, as its stdout route printed them.
-
-    (The agent's log, not its HTTP metrics: with other test runs on the machine, a port
-    handed out as free can be taken before the agent binds it.)
-    """
-    text = log.read_text(errors="replace") if log.exists() else ""
-    ours = sum(1 for line in text.splitlines() if f'"run_id":"{run_id}"' in line)
-    raw = sum(1 for line in text.splitlines() if '"extradata":"[odd one]"' in line)
-    return ours + raw
 
 
 def _demo(run_id: str, syslog_port: int, scratch: Path) -> Sent:
@@ -107,47 +95,34 @@ def _demo(run_id: str, syslog_port: int, scratch: Path) -> Sent:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    binary = fluent_bit_binary()
+def run(
+    fluent_bit: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Run]:
     rsyslogd = shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin")
-    if binary is None or rsyslogd is None:
-        pytest.skip("needs fluent-bit and rsyslogd")
+    if rsyslogd is None:
+        pytest.skip("needs rsyslogd (apt-get install rsyslog)")
     root = Path(tmp_path_factory.mktemp("query-e2e"))
     stack = e2e.load_local_stack()
-    ports = e2e.free_ports()
     run_id = f"q15-{datetime.now(UTC):%H%M%S}"
     start = datetime.now(UTC) - timedelta(minutes=1)
-    s3_side, node_side = e2e.Supervisor(root), e2e.Supervisor(root)
-    try:
-        endpoint = e2e._start_moto(s3_side, ports.s3)
-        e2e.create_bucket(endpoint, stack.bucket, stack.region)
-        e2e._start_agent(node_side, binary, stack, root, ports, endpoint)
-        e2e._start_rsyslog(node_side, rsyslogd, stack, root, ports)
+    with supervised(root) as supervisor:
+        runner = AgentRunner(fluent_bit, moto_endpoint, root, supervisor)
+        bucket = runner.new_bucket()
+        agent = runner.start(stack.agent_config, bucket=bucket, env={"NODE_NAME": "e2e-node"})
+        ports = e2e.Ports(syslog=free_port(), agent=agent.ports.syslog, http=agent.ports.http, s3=0)
+        e2e._start_rsyslog(supervisor, rsyslogd, stack, root, ports)
         sent = _demo(run_id, ports.syslog, root / "demo")
-        with socket.create_connection((LOOPBACK, ports.agent), timeout=5) as sock:
-            sock.sendall("".join(f"{line}\n" for line in RAW_LINES).encode())
+        send_lines(agent, RAW_LINES)
         expected = len(sent.events) + len(TYPED) + 1 + len(RAW_LINES)
-        log = root / "fluent-bit.log"
         wait_until(
-            lambda: _records_through_the_agent(log, run_id) >= expected,
+            lambda: received(agent) >= expected,
             60,
             f"the agent to receive {expected} records",
             interval=0.2,
         )
-        node_side.stop_all()  # the agent uploads what it holds when it stops
-        client = e2e.s3_client(endpoint, stack.region)
-        listed = client.list_objects_v2(Bucket=stack.bucket).get("Contents", [])
-        records = [
-            record
-            for item in listed
-            for record in decode_body(
-                client.get_object(Bucket=stack.bucket, Key=item["Key"])["Body"].read()
-            )
-        ]
-        yield Run(endpoint, stack.bucket, records, sent, start)
-    finally:
-        node_side.stop_all()
-        s3_side.stop_all()
+        supervisor.stop_all()  # rsyslogd, then the agent: it uploads what it holds
+        records = [r for rows in runner.objects(bucket).values() for r in rows]
+    yield Run(moto_endpoint, bucket, records, sent, start)
 
 
 def ask(run: Run, name: str, *params: str) -> list[dict[str, Any]]:
@@ -162,7 +137,7 @@ def ask(run: Run, name: str, *params: str) -> list[dict[str, Any]]:
     for param in params:
         args += ["--param", param]
     parsed = query._parser().parse_args(args)
-    result = query.answer(parsed, s3_client=e2e.s3_client(run.endpoint, "us-east-1"))
+    result = query.answer(parsed, s3_client=s3_client(run.endpoint, "eu-west-1"))
     out.write(query.format_table(result))
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
@@ -244,6 +219,6 @@ def test_window_outside_the_run_finds_nothing(run: Run) -> None:
             *("--bucket", run.bucket, "--start", "2020-01-01", "--end", "2020-01-02"),
         ]
     )
-    result = query.answer(args, s3_client=e2e.s3_client(run.endpoint, "us-east-1"))
+    result = query.answer(args, s3_client=s3_client(run.endpoint, "eu-west-1"))
     out.write(query.format_table(result))
     assert result.rows == []

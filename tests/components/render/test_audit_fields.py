@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from components.render.audit_fields import (
     lua_filter_entry,
 )
 from demo.audit_events import Identity, format_event
+from tests.agent_records import records_for_lines
 from tests.components.render.fluent_bit_samples import render, settings
-from tests.real_agent import run_agent_on_lines
 
 HEADER = "<109>1 2026-11-30T10:00:00.250Z web-1 web 42 EXIT"
 
@@ -43,7 +44,9 @@ def test_promoted_columns_do_not_collide_with_record_fields() -> None:
 
 
 @pytest.fixture(scope="module")
-def agent_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def agent_records(
+    fluent_bit: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, Any]]:
     identity = Identity("run-7", "web", "web-1", "shop", "app", "pod-node")
     lines = [
         # Several elements, a repeated param, an element without params, escapes.
@@ -53,7 +56,7 @@ def agent_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, An
         r'[origin ip="10.0.0.1" software="rsyslogd"][meta@32473 k="a" k="b" e=""][empty@32473]'
         " done",
         # Empty values: promoted as empty strings, or not at all where a number is due.
-        f'{HEADER} [audit@32473 command="" uid="" exit="x"] empty',
+        f'{HEADER.replace(".250Z", ".500Z")} [audit@32473 command="" uid="" exit="x"] empty',
         # No structured data at all.
         "<14>1 2026-11-30T10:00:01.000Z web-1 web 42 - - no structured data",
         # Structured data the parser accepts but RFC 5424 does not (a param without value).
@@ -65,11 +68,12 @@ def agent_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, An
             "typed",
             pid=9,
             uid=0,
+            when=datetime(2026, 11, 30, 10, 0, 5, tzinfo=UTC),
             extra={"command": 'a "b" ]c\\', "event": "SHELL", "shell": "bash"},
         ),
     ]
-    work = tmp_path_factory.mktemp("agent")
-    return run_agent_on_lines(render(settings()), lines, Path(work))
+    work = Path(tmp_path_factory.mktemp("agent"))
+    return records_for_lines(fluent_bit, moto_endpoint, work, render(settings()), lines)
 
 
 def test_every_element_and_param_unescaped(agent_records: list[dict[str, Any]]) -> None:
