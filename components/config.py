@@ -20,6 +20,7 @@ from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
 from components.render.monitoring import MonitoringSettings
+from components.render.query_settings import QuerySettings
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
@@ -53,6 +54,7 @@ class StackConfig(CamelModel):
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    query: QuerySettings = QuerySettings()
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:

@@ -114,13 +114,16 @@ def add_monitoring(
 ) -> dict[str, Any]:
     """The rendered agent config with the heartbeat filter and the stats pipeline added.
 
-    The heartbeat filter goes right after the first filter (record_modifier adds cluster,
-    node and environment first) and before any grep rule, which must not drop heartbeats.
+    The heartbeat filter goes after the filters that enrich every record (cluster, node,
+    environment, parsed fields), so heartbeats carry the same fields, and before any grep
+    rule, which must not drop heartbeats.
     """
     pipeline = config["pipeline"]
     filters = list(pipeline.get("filters", []))
     if monitoring.heartbeat_message is not None:
-        filters.insert(1, heartbeat_filter(monitoring.heartbeat_message, input_tag))
+        greps = [i for i, f in enumerate(filters) if f.get("name") == "grep"]
+        at = greps[0] if greps else len(filters)
+        filters.insert(at, heartbeat_filter(monitoring.heartbeat_message, input_tag))
     return {
         **config,
         "pipeline": {
