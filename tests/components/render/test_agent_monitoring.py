@@ -14,7 +14,7 @@ def _rendered(grep: bool) -> dict[str, object]:
     raw = stack_config_with("dev", "container-audit-log:agent", {"grep": rules})
     cfg = load_stack_config(raw, "dev")
     context = PipelineContext("c", "dev", monitoring=cfg.monitoring.agent())
-    agent = cfg.agent.with_default_bucket("b", cfg.region, cfg.log_prefix)
+    agent = cfg.agent.with_default_bucket("audit-bucket", cfg.region, cfg.log_prefix)
     return render_fluent_bit_config(agent, context)
 
 
