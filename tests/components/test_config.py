@@ -214,6 +214,67 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent", "fluent/fluent-bit:latest", "pin a version tag"],
     ),
     (
+        "isolated partition",
+        {"aws:region": "us-iso-east-1"},
+        ["aws:region", "'us-iso-east-1'", "isolated", "aws, aws-cn, aws-us-gov"],
+    ),
+    (
+        "audit-bucket route writing outside the log prefix",
+        {"agent": {"routes": [{"type": "s3", "name": "a", "keyPrefix": "elsewhere"}]}},
+        ["agent.routes 'a'", "keyPrefix 'elsewhere'", "outside logPrefix 'audit/'"],
+    ),
+    (
+        "route in another partition",
+        {
+            "agent": {
+                "routes": [
+                    {"type": "s3", "name": "a"},
+                    {
+                        "type": "cloudwatch_logs",
+                        "name": "cw",
+                        "region": "cn-north-1",
+                        "logGroupName": "g",
+                    },
+                ]
+            }
+        },
+        ["agent.routes 'cw'", "'cn-north-1'", "aws-cn", "own partition"],
+    ),
+    (
+        "opensearch sigv4 without its domain",
+        {
+            "agent": {
+                "routes": [
+                    {
+                        "type": "opensearch",
+                        "name": "search",
+                        "host": "search.example.com",
+                        "awsAuth": True,
+                        "awsRegion": "eu-west-1",
+                    }
+                ]
+            }
+        },
+        ["route 'search'", "domainArn is not set", "es:ESHttpPost"],
+    ),
+    (
+        "s3-compatible archive without a bucket name",
+        {
+            "cluster": {"mode": "existing", "name": "k", "irsa": False},
+            "nodeSyslog": {"mode": "daemonset"},
+            "agent": {"routes": [{"type": "s3", "name": "a", "endpoint": "http://minio:9000"}]},
+        },
+        ["agent.routes 'a'", "bucket.name is not set", "does not create"],
+    ),
+    (
+        "s3-compatible archive on a stack that creates AWS resources",
+        {
+            "bucket": {"name": "local-archive"},
+            "agent": {"routes": [{"type": "s3", "name": "a", "endpoint": "http://minio:9000"}]},
+        },
+        ["agent.routes 'a'", "cluster.mode 'existing' with irsa: false"],
+    ),
+    (
         "unknown log type",
         {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}},
         ["enabledLogTypes[1]", '"everything"', "'audit'"],
