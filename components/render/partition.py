@@ -27,6 +27,20 @@ class Partition:
     def arn(self, service: str, region: str, account: str, resource: str) -> str:
         return f"arn:{self.name}:{service}:{region}:{account}:{resource}"
 
+    def service_principal(self, service: str) -> str:
+        """A service principal for trust and bucket policies.
+
+        Most services use `<service>.amazonaws.com` in every partition (IAM answers
+        "Invalid principal" to `monitoring.rds.amazonaws.com.cn`); EC2 in China is the
+        known exception that keeps the partition's suffix (`ec2.amazonaws.com.cn`).
+        """
+        if service in _PARTITIONAL_PRINCIPALS:
+            return f"{service}.{self.dns_suffix}"
+        return f"{service}.amazonaws.com"
+
+
+_PARTITIONAL_PRINCIPALS = frozenset({"ec2"})
+
 
 # Region patterns as the partitions define them (botocore's endpoints.json `regionRegex`).
 PARTITIONS = (
@@ -51,3 +65,10 @@ def partition_of(region: str) -> Partition:
         f"region {region!r} is not an AWS region such as 'eu-west-1', 'cn-north-1' or "
         f"'us-gov-west-1' (supported partitions: {SUPPORTED})"
     )
+
+
+def partition_named(name: str) -> Partition:
+    for partition in PARTITIONS:
+        if partition.name == name:
+            return partition
+    raise ValueError(f"partition {name!r} is not supported (supported partitions: {SUPPORTED})")
