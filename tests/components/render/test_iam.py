@@ -25,6 +25,7 @@ from components.render.iam import (
 )
 from components.render.partition import partition_of
 from components.render.routes import RenderError, Route, S3Route
+from policy.policies.iam_eval import Request, all_actions, evaluate_identity
 
 ACCOUNT = "123456789012"
 OIDC = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
@@ -184,3 +185,86 @@ def test_account_comes_from_a_well_formed_arn_only() -> None:
     assert account_of(OIDC) == ACCOUNT
     with pytest.raises(RenderError, match="names no 12-digit account"):
         account_of("arn:aws:iam::oidc-provider/x")
+
+
+# --- judged with IAM's rules: exactly these actions, on these resources, nothing else -------
+
+# Resources a route's calls touch, and neighbours it must not reach.
+_ROUTE_CASES: list[tuple[dict[str, Any], set[str], list[str], list[str]]] = [
+    (
+        {"type": "s3", "name": "audit-archive"},
+        {"s3:PutObject"},
+        ["arn:aws:s3:::archive/audit/dev/audit.syslog/2026/11/30/00/0000-x.jsonl.gz"],
+        [
+            "arn:aws:s3:::archive/audit/prod/x",
+            "arn:aws:s3:::archive/x",
+            "arn:aws:s3:::archive",
+            "arn:aws:s3:::other/audit/dev/x",
+        ],
+    ),
+    (
+        {**CLOUDWATCH, "autoCreateGroup": True, "logRetentionDays": 7},
+        {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+        },
+        [GROUP, f"{GROUP}:*", f"{GROUP}:log-stream:audit-node-1.audit.syslog"],
+        [
+            f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/audit/other:*",
+            f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:/audit/containers:*",
+            "arn:aws:logs:eu-west-1:210987654321:log-group:/audit/containers:*",
+        ],
+    ),
+    (
+        {
+            "type": "opensearch",
+            "name": "search",
+            "host": "search-audit-x.eu-west-1.es.amazonaws.com",
+            "awsAuth": True,
+            "awsRegion": "eu-west-1",
+            "domainArn": f"arn:aws:es:eu-west-1:{ACCOUNT}:domain/audit",
+        },
+        {"es:ESHttpPost"},
+        [f"arn:aws:es:eu-west-1:{ACCOUNT}:domain/audit/_bulk"],
+        [
+            f"arn:aws:es:eu-west-1:{ACCOUNT}:domain/audit/container-audit/_search",
+            f"arn:aws:es:eu-west-1:{ACCOUNT}:domain/other/_bulk",
+            f"arn:aws:es:eu-west-1:{ACCOUNT}:domain/audit",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("route", "expected", "reached", "neighbours"),
+    _ROUTE_CASES,
+    ids=[case[0]["type"] for case in _ROUTE_CASES],
+)
+def test_the_role_allows_exactly_the_plugins_actions_and_nothing_else(
+    route: dict[str, Any], expected: set[str], reached: list[str], neighbours: list[str]
+) -> None:
+    statements = _policy(route)
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    role = f"arn:aws:iam::{ACCOUNT}:role/fluent-bit"
+
+    def allowed(resource: str, context: dict[str, Any] | None = None) -> set[str]:
+        return {
+            action
+            for action in all_actions()
+            if evaluate_identity(
+                [policy], Request(action, resource, role, ACCOUNT, context or {})
+            ).decision
+            == "allow"
+        }
+
+    granted = set().union(*(allowed(resource) for resource in reached))
+    assert granted == expected
+    for resource in neighbours:
+        assert allowed(resource) == set(), resource
+    if route["type"] == "s3":
+        via_s3 = {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+        assert allowed(KEY, via_s3) == {"kms:Decrypt", "kms:GenerateDataKey"}
+        assert allowed(KEY) == set()  # never directly, only through S3
+        assert allowed(KEY, {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}) == set()
