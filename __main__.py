@@ -39,6 +39,7 @@ if cfg.archive_on_aws:
 agent_role = None
 if (
     archive is not None
+    and cfg.agent_calls_aws
     and cluster.oidc_provider_arn is not None
     and cluster.oidc_provider_url is not None
 ):

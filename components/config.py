@@ -140,6 +140,11 @@ class StackConfig(CamelModel):
         return self.bucket.name
 
     @property
+    def agent_calls_aws(self) -> bool:
+        """Whether any route signs AWS requests: only then does the agent get an IAM role."""
+        return any(_needs_aws(route) for route in self.agent.routes)
+
+    @property
     def archive_on_aws(self) -> bool:
         """False when the audit archive is an S3-compatible endpoint: no AWS resources then."""
         return not any(r.bucket is None and r.endpoint for r in self.agent.s3_routes)

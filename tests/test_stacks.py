@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.conftest import STACKS, stack_graph
+from tooling.engine import load_stack_file, run_program
 
 COMPONENTS = {
     "container-audit-log:cluster:ClusterAccess",
@@ -89,3 +90,42 @@ def test_iam_documents_have_no_wildcard_action_or_resource(stack: str) -> None:
             )
             assert not any(a == "*" or a.endswith(":*") for a in actions)
             assert "*" not in resources
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "suffix"),
+    [
+        ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+        ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
+    ],
+)
+def test_a_stack_in_another_partition_uses_its_arns_endpoints_and_principals(
+    region: str, partition: str, suffix: str
+) -> None:
+    raw, _ = load_stack_file("staging")
+    graph = run_program("staging", {**raw, "aws:region": region})
+    role_policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    resources = [r for s in role_policy["Statement"] for r in s["Resource"]]
+    assert resources and all(r.startswith(f"arn:{partition}:") for r in resources)
+    [kms] = [s for s in role_policy["Statement"] if "Condition" in s]
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{region}.{suffix}"
+    bucket_policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    for statement in bucket_policy["Statement"]:
+        targets = statement["Resource"]
+        for target in targets if isinstance(targets, list) else [targets]:
+            assert target.startswith(f"arn:{partition}:s3:::")
+    node_trust = next(
+        json.loads(r.inputs["assumeRolePolicy"])
+        for r in graph.by_type("aws:iam/role:Role")
+        if "ec2" in r.inputs["assumeRolePolicy"]
+    )
+    expected = "ec2.amazonaws.com.cn" if partition == "aws-cn" else "ec2.amazonaws.com"
+    assert node_trust["Statement"][0]["Principal"] == {"Service": expected}
+
+
+def test_a_stack_without_aws_routes_gets_no_agent_role() -> None:
+    raw, _ = load_stack_file("dev")
+    routes = json.dumps({"routes": [{"type": "stdout", "name": "console"}]})
+    graph = run_program("dev", {**raw, "container-audit-log:agent": routes})
+    assert [r.inputs.get("description") for r in graph.by_type("aws:iam/role:Role")] == [None]
+    assert graph.stack_outputs["agentRoleArn"] is None

@@ -317,3 +317,10 @@ def test_a_stack_outside_the_four_environments_is_named_as_such() -> None:
 def test_other_namespaces_are_left_to_their_owners() -> None:
     cfg = _load(**{"aws:profile": "audit", "kubernetes:context": "kind"})
     assert cfg.region == "eu-west-1"
+
+
+def test_the_agent_gets_a_role_only_when_a_route_calls_aws() -> None:
+    assert _load().agent_calls_aws  # the default route: the audit archive on S3
+    console_only = _load(agent={"routes": [{"type": "stdout", "name": "console"}]})
+    assert not console_only.agent_calls_aws
+    assert console_only.archive_on_aws
