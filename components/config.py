@@ -90,10 +90,34 @@ class StackConfig(CamelModel):
                 f"agent's bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops "
                 "the longest lines rsyslog forwards"
             )
-        problems = self._route_problems()
+        problems = self._arn_problems() + self._route_problems()
         if problems:
             raise ValueError(problems[0])
         return self
+
+    def _arn_problems(self) -> list[str]:
+        """ARNs from another partition than the region's: IAM would reject or never match them."""
+        own = self.aws_partition.name
+        cluster = self.cluster
+        named = [
+            ("bucket.adminRoleArn", self.bucket.admin_role_arn),
+            ("cluster.oidcProviderArn", cluster.oidc_provider_arn),
+            ("cluster.access.creatorPrincipalArn", cluster.access.creator_principal_arn),
+            *(
+                ("cluster.access.deployPrincipalArns", a)
+                for a in cluster.access.deploy_principal_arns
+            ),
+            *(
+                ("cluster.access.adminPrincipalArns", a)
+                for a in cluster.access.admin_principal_arns
+            ),
+        ]
+        return [
+            f"{key} {arn!r} is in partition {arn.split(':')[1]}, the stack (aws:region "
+            f"{self.region}) in {own}; use an ARN that starts with 'arn:{own}:'"
+            for key, arn in named
+            if arn is not None and arn.split(":")[1] != own
+        ]
 
     def _route_problems(self) -> list[str]:
         """Routes that could not work with this stack's archive, role or partition."""

@@ -316,6 +316,11 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent.routes 'a'", "cluster.mode 'existing' with irsa: false"],
     ),
     (
+        "admin role from another partition",
+        {"bucket": {"adminRoleArn": "arn:aws-cn:iam::123456789012:role/admin"}},
+        ["bucket.adminRoleArn", "arn:aws-cn:iam::123456789012:role/admin", "'arn:aws:'"],
+    ),
+    (
         "unknown log type",
         {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}},
         ["enabledLogTypes[1]", '"everything"', "'audit'"],
