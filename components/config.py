@@ -20,6 +20,7 @@ from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
 from components.render.partition import Partition, partition_of
+from components.render.query_settings import QuerySettings
 from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
@@ -53,6 +54,7 @@ class StackConfig(CamelModel):
     agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
+    query: QuerySettings = QuerySettings()
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:
@@ -165,6 +167,11 @@ class StackConfig(CamelModel):
             problems.append(
                 f"{where}: an archive outside AWS needs cluster.mode 'existing' with "
                 "irsa: false; this stack would create AWS resources for nothing"
+            )
+        if self.query.enabled:
+            problems.append(
+                f"{where}: query.enabled is true, but Athena reads an archive on AWS and this "
+                "stack has none; run the queries locally (make query LOCAL=...)"
             )
         for route in self.agent.routes:
             if _needs_aws(route):

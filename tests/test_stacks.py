@@ -128,6 +128,10 @@ def test_a_stack_in_another_partition_uses_its_arns_endpoints_and_principals(
 def test_a_stack_without_aws_routes_gets_no_agent_role() -> None:
     raw, _ = load_stack_file("dev")
     routes = json.dumps({"routes": [{"type": "stdout", "name": "console"}]})
-    graph = run_program("dev", {**raw, "container-audit-log:agent": routes})
+    overrides = {
+        "container-audit-log:agent": routes,
+        "container-audit-log:query": '{"enabled": false}',
+    }
+    graph = run_program("dev", {**raw, **overrides})
     assert [r.inputs.get("description") for r in graph.by_type("aws:iam/role:Role")] == [None]
     assert graph.stack_outputs["agentRoleArn"] is None

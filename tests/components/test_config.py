@@ -316,9 +316,35 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent.routes 'a'", "cluster.mode 'existing' with irsa: false"],
     ),
     (
+        "athena on an s3-compatible archive",
+        {
+            "cluster": {"mode": "existing", "name": "k", "irsa": False},
+            "nodeSyslog": {"mode": "daemonset"},
+            "bucket": {"name": "local-archive"},
+            "query": {"enabled": True},
+            "agent": {"routes": [{"type": "s3", "name": "a", "endpoint": "http://minio:9000"}]},
+        },
+        ["agent.routes 'a'", "query.enabled is true", "Athena"],
+    ),
+    (
         "admin role from another partition",
         {"bucket": {"adminRoleArn": "arn:aws-cn:iam::123456789012:role/admin"}},
         ["bucket.adminRoleArn", "arn:aws-cn:iam::123456789012:role/admin", "'arn:aws:'"],
+    ),
+    (
+        "query cost guard below Athena's minimum",
+        {"query": {"bytesScannedCutoffPerQuery": 1000}},
+        ["query.bytesScannedCutoffPerQuery = 1000", "10485760"],
+    ),
+    (
+        "auditor that is not an IAM principal",
+        {"query": {"auditorPrincipals": ["security-team"]}},
+        ["auditorPrincipals entry 'security-team'", ":role/<name>"],
+    ),
+    (
+        "unknown query key",
+        {"query": {"resultsBucket": "x"}},
+        ["query.resultsBucket", "unknown key", "auditorPrincipals"],
     ),
     (
         "unknown log type",
