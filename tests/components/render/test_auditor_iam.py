@@ -30,6 +30,6 @@ def test_kms_via_service_follows_the_partition(partition: str, region: str, suff
     via = {
         statement["Sid"]: statement["Condition"]["StringEquals"]["kms:ViaService"]
         for statement in auditor_policy(scope)["Statement"]
-        if "Condition" in statement and "kms:ViaService" in statement["Condition"]["StringEquals"]
+        if "kms:ViaService" in statement.get("Condition", {}).get("StringEquals", {})
     }
     assert set(via.values()) == {f"s3.{region}.{suffix}", f"athena.{region}.{suffix}"}
