@@ -1,8 +1,8 @@
 """The renderer of the agent's Fluent Bit 5.1 YAML config, and its deterministic text.
 
 Pipeline: syslog input (TCP on 127.0.0.1, rsyslog forwards RFC 5424 lines) -> parse ->
-record_modifier (cluster, node, environment) -> grep rules -> filesystem buffer -> one
-output per route (components.render.routes).
+event time (Lua) -> record_modifier (cluster, node, environment) -> grep rules ->
+filesystem buffer -> one output per route (components.render.routes).
 
 Pure: no Pulumi imports. `render_fluent_bit_config` builds the config as data; `to_yaml`
 serializes it deterministically; `config_checksum` names a config text.
@@ -14,7 +14,11 @@ from typing import Any
 import yaml
 
 from components.render.fluent_bit import AgentSettings, PipelineContext
-from components.render.fluent_bit_parsers import parser_specs, undefined_parsers
+from components.render.fluent_bit_parsers import (
+    event_time_filter,
+    parser_specs,
+    undefined_parsers,
+)
 from components.render.routes import Properties, RenderError, on_off
 
 
@@ -69,6 +73,7 @@ def _input(settings: AgentSettings) -> Properties:
 
 def _filters(settings: AgentSettings, context: PipelineContext) -> list[Properties]:
     filters: list[Properties] = [
+        event_time_filter(settings.tag, settings.rfc3164_time_offset),
         {
             "name": "record_modifier",
             "alias": "pipeline-context",
@@ -78,7 +83,7 @@ def _filters(settings: AgentSettings, context: PipelineContext) -> list[Properti
                 f"environment {context.environment}",
                 "node ${NODE_NAME}",
             ],
-        }
+        },
     ]
     # One grep filter per rule: every include must match, any exclude drops the record.
     for index, rule in enumerate(settings.grep, start=1):
@@ -100,7 +105,7 @@ def render_fluent_bit_config(settings: AgentSettings, context: PipelineContext) 
     ]
     if problems:
         raise RenderError("; ".join(problems))
-    spec = parser_specs(settings.rfc3164_time_offset)[settings.parser_name]
+    spec = parser_specs()[settings.parser_name]
     config: dict[str, Any] = {
         "service": _service(settings),
         "parsers": [spec.as_config()],
