@@ -58,7 +58,6 @@ REPRESENTATIVE: dict[str, tuple[dict[str, Any], PipelineContext]] = {
                     "name": "archive",
                     "endpoint": "http://127.0.0.1:9000",
                     "usePutObject": True,
-                    "uploadChunkSize": "5242880",
                     "totalFileSize": "20M",
                     **BUCKET,
                 }
