@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from components.render.routes import S3Route
-from tests.agent_harness import AgentRunner, ingested
+from tests.agent_harness import AgentRunner, wait_flushed
 from tests.rsyslog_harness import NodeLayout, RsyslogDaemon, send_tcp, send_udp
 from tooling.e2e import LocalStack, load_local_stack, remap_node_syslog
 from tooling.localrun import RunningAgent
-from tooling.loopback import free_port, wait_until
+from tooling.loopback import free_port
 
 
 @dataclass
@@ -34,13 +34,7 @@ class Chain:
     def archive(self, expected: int, timeout: float = 60) -> dict[str, list[dict[str, Any]]]:
         """Wait until the agent took in `expected` records; stop both daemons (rsyslog
         drains into the agent, the agent uploads on a clean stop); the objects by key."""
-        wait_until(
-            lambda: ingested(self.agent) >= expected,
-            timeout,
-            f"the agent to take in {expected} records",
-            interval=0.2,
-            diagnose=lambda: f"{ingested(self.agent)} in\n{self.agent.log_text()[-1500:]}",
-        )
+        wait_flushed(self.agent, expected, timeout)
         self.rsyslog.stop()
         assert self.agent.stop() == 0, self.agent.log_text()[-2000:]
         return self.runner.objects(self.bucket)

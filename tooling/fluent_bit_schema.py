@@ -29,7 +29,7 @@ SCHEMA_PATH = Path(__file__).with_name(f"fluent-bit-schema-{PINNED_VERSION}.json
 # filters). A plugin outside this list is reported as unknown by check_config.
 RENDERED_PLUGINS: dict[str, tuple[str, ...]] = {
     "inputs": ("syslog",),
-    "filters": ("grep", "lua", "record_modifier"),
+    "filters": ("grep", "parser", "record_modifier"),
     "outputs": ("cloudwatch_logs", "forward", "loki", "opensearch", "s3", "stdout"),
 }
 

@@ -215,7 +215,7 @@ def test_wrongly_typed_value_is_reported(
     schema: dict[str, Any], section: str, key: str, value: str, problem: str
 ) -> None:
     config = rendered("dev-s3-stdout")
-    [entry] = [p for p in config["pipeline"][section] if p["name"] != "lua"][:1]
+    [entry] = [p for p in config["pipeline"][section] if p.get("alias") != "event-time"][:1]
     entry[key] = value
     (reported,) = check_config(config, schema)
     assert f"property {key!r} value {problem}" in reported

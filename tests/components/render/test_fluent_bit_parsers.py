@@ -5,7 +5,6 @@ agent sets times itself. What they make of real messages: test_fluent_bit_parsin
 from components.render.fluent_bit_parsers import (
     RFC3164_PARSER,
     RFC5424_PARSER,
-    offset_seconds,
     undefined_parsers,
 )
 from tests.components.render.fluent_bit_samples import render, settings
@@ -25,26 +24,28 @@ def test_undefined_parser_is_reported() -> None:
 
 
 def test_parsers_leave_the_time_to_the_event_time_filter() -> None:
-    """A parser time_format fails (and logs) on every timestamp form but one; the filter
-    reads them all, so the parsers keep `timestamp` as text and set no time."""
+    """The syslog parser keeps `timestamp` as text; the first filter reads every form."""
     for fmt, name in (("rfc5424", RFC5424_PARSER), ("rfc3164", RFC3164_PARSER)):
         config = render(settings(syslogFormat=fmt))
-        (parser,) = config["parsers"]
+        parser = config["parsers"][0]
         assert parser["name"] == name
         assert not {"time_key", "time_format", "time_keep"} & set(parser)
         assert "(?<timestamp>" in parser["regex"]
         first = config["pipeline"]["filters"][0]
-        assert (first["name"], first["call"], first["time_as_table"]) == (
-            "lua",
-            "event_time",
+        assert (first["name"], first["key_name"], first["reserve_data"], first["preserve_key"]) == (
+            "parser",
+            "timestamp",
+            "on",
             "on",
         )
         assert first["match"] == config["pipeline"]["inputs"][0]["tag"]
+        # Tried in order; the catch-all that marks an unreadable time comes last.
+        assert first["parser"][-1] == "time-unreadable"
+        assert undefined_parsers(config) == []
 
 
-def test_the_rfc3164_zone_is_written_into_the_filter() -> None:
+def test_the_rfc3164_zone_is_stated_on_its_time_parser() -> None:
     config = render(settings(syslogFormat="rfc3164", rfc3164TimeOffset="-0530"))
-    code = config["pipeline"]["filters"][0]["code"]
-    assert "local RFC3164_OFFSET_SECONDS = -19800\n" in code
-    assert "__RFC3164_OFFSET_SECONDS__" not in code
-    assert (offset_seconds("+0200"), offset_seconds("+0000")) == (7200, 0)
+    [parser] = [p for p in config["parsers"] if p["name"] == "time-rfc3164"]
+    assert parser["time_offset"] == "-0530"
+    assert "%Y" not in parser["time_format"]
