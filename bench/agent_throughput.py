@@ -220,7 +220,7 @@ def variants(staging: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return config
 
     return {
-        "(b) no event-time (Lua) filter": without_filter("event-time"),
+        "(b) no event-time filter": without_filter("event-time"),
         "(b) no record_modifier": without_filter("pipeline-context"),
         "(b) input storage.type memory": with_changes("inputs", storage__type="memory"),
         "(b) storage.checksum off": with_changes("service", storage__checksum="off"),
