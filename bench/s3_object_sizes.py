@@ -2,9 +2,8 @@
 agent, which is what S3 object and part sizes must be chosen from.
 
 The demo's audit events (bench/audit_records.py) go through the dev stack's rendered agent
-config (paths, ports, endpoint moved; S3 on a moto server); the agent logs the size of each
-upload before and after compression ("Pre-compression chunk size is X, After compression,
-chunk is Y bytes"), which this prints with the ratio.
+config (paths, ports, endpoint moved; S3 on a moto server); each object the agent wrote is
+read back: its size in S3 (gzip) and unpacked (JSON lines), and the ratio.
 
     .venv/bin/python -m bench.s3_object_sizes [--events 150000]
 """
@@ -12,25 +11,24 @@ chunk is Y bytes"), which this prints with the ratio.
 from __future__ import annotations
 
 import argparse
-import re
+import gzip
 import socket
 import tempfile
 from pathlib import Path
 
 from bench.audit_records import demo_events
-from tests.agent_harness import AgentRunner, ingested, stack_agent_config
+from tests.agent_harness import AgentRunner, stack_agent_config, wait_flushed
 from tooling.agent import fluent_bit_binary
 from tooling.localrun import start_moto, supervised
-from tooling.loopback import LOOPBACK, wait_until
-
-_SIZES = re.compile(r"Pre-compression chunk size is (\d+), After compression, chunk is (\d+) bytes")
+from tooling.loopback import LOOPBACK
 
 
 def measure(events: int) -> list[tuple[int, int]]:
-    """(uncompressed, compressed) bytes of every upload the agent made of `events` events."""
+    """(JSON bytes, gzip bytes) of every object the agent wrote of `events` events."""
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as temp, supervised(Path(temp)) as sup:
         runner = AgentRunner(fluent_bit_binary(), start_moto(sup), Path(temp), sup)
-        agent = runner.start(stack_agent_config("dev"), bucket=runner.new_bucket())
+        bucket = runner.new_bucket()
+        agent = runner.start(stack_agent_config("dev"), bucket=bucket)
         with socket.create_connection((LOOPBACK, agent.ports.syslog), timeout=30) as conn:
             batch: list[bytes] = []
             for line in demo_events(events):
@@ -39,9 +37,15 @@ def measure(events: int) -> list[tuple[int, int]]:
                     conn.sendall(b"".join(batch))
                     batch.clear()
             conn.sendall(b"".join(batch))
-        wait_until(lambda: ingested(agent) >= events, 300, "the agent to take in every event", 0.5)
-        agent.stop()
-        return [(int(a), int(b)) for a, b in _SIZES.findall(agent.log_text())]
+        wait_flushed(agent, events, 600)
+        if agent.stop() != 0:
+            raise RuntimeError(f"the agent did not stop cleanly: {agent.log_path}")
+        client = runner.client()
+        sizes = []
+        for key in sorted(runner.keys(bucket)):
+            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            sizes.append((len(gzip.decompress(body)), len(body)))
+        return sizes
 
 
 def main() -> None:

@@ -27,11 +27,11 @@ from components.render.routes.base import (
 # S3 limits enforced by Fluent Bit's s3 plugin at start-up (plugins/out_s3/s3.c).
 S3_MIN_PART_BYTES = 5_242_880  # multipart parts other than the last must be >= 5 MiB
 S3_MAX_CHUNK_BYTES = 50_000_000  # uncompressed multipart chunk limit
-# gzip shrinks the demo's audit records 20.7x, measured with the real agent
-# (bench/s3_object_sizes.py): the largest part the plugin allows (50M) compresses to ~2.4 MB,
+# gzip shrinks the demo's audit records 23.5x, measured with the real agent
+# (bench/s3_object_sizes.py): the largest part the plugin allows (50M) compresses to ~2.1 MB,
 # below S3's 5 MiB part minimum, so the agent would send every gzip part with PutObject
 # anyway ("the chunk was too small, using PutObject"). With gzip, uploads are PutObject.
-MEASURED_GZIP_RATIO = 20.7
+MEASURED_GZIP_RATIO = 23.5
 S3_MAX_PUT_OBJECT_BYTES = 50_000_000
 S3_MAX_FILE_BYTES = 50_000_000_000
 S3_MIN_FILE_BYTES = 1_000_000
@@ -125,7 +125,7 @@ class S3Route(RouteBase):
         pattern=SIZE_PATTERN,
         description=(
             "Uncompressed bytes that complete an object. Default 50M with PutObject (at most "
-            "50M: about 2.4 MB of gzip for audit records), 100M multipart."
+            "50M: about 2.1 MB of gzip for audit records), 100M multipart."
         ),
     )
     upload_timeout: str = Field(
@@ -185,7 +185,7 @@ class S3Route(RouteBase):
         if self.gzip and self.use_put_object is False:
             raise ValueError(
                 f"{where}: usePutObject false with compression gzip: audit records shrink "
-                f"{MEASURED_GZIP_RATIO}x, so even a 50M part is ~2.4 MB, below S3's 5 MiB "
+                f"{MEASURED_GZIP_RATIO}x, so even a 50M part is ~2.1 MB, below S3's 5 MiB "
                 f"multipart minimum, and the agent would use PutObject anyway; leave "
                 f"usePutObject unset, or set compression none for multipart"
             )
