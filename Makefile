@@ -79,3 +79,5 @@ diff: $(STAMP)
 bench: $(STAMP)
 	@$(PY) -m bench.plan_speed
 	@$(PY) -m bench.rsyslog_throughput
+	@$(PY) -m bench.s3_object_sizes
+	@$(PY) -m bench.agent_throughput --variants

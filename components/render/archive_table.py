@@ -21,7 +21,7 @@ from components.render.audit_fields import (
     SD_SOURCE_FIELD,
     SEVERITY_FIELD,
 )
-from components.render.fluent_bit_parsers import RFC5424_PARSER, parser_specs
+from components.render.fluent_bit_parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
 from components.render.routes import S3ObjectLayout
 from components.render.routes.base import DATE_KEY
 
@@ -64,10 +64,10 @@ _PARSED = {
 
 
 def parsed_fields() -> list[str]:
-    """The record keys the agent's RFC 5424 parser writes: its captures, minus the time key."""
+    """The record keys the agent's RFC 5424 parser writes: its captures (it keeps them all;
+    the event-time filter reads `timestamp` without removing it)."""
     spec = parser_specs()[RFC5424_PARSER]
-    names = re.findall(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", spec.regex)
-    return [n for n in dict.fromkeys(names) if spec.time_keep or n != spec.time_key]
+    return list(dict.fromkeys(re.findall(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", spec.regex)))
 
 
 def record_columns() -> tuple[Column, ...]:
@@ -82,6 +82,11 @@ def record_columns() -> tuple[Column, ...]:
         *(
             Column(name, "string", _PARSED.get(name, "parsed from the syslog line"))
             for name in parsed_fields()
+        ),
+        Column(
+            TIME_UNREADABLE_KEY,
+            "string",
+            "timestamp text the agent could not read (then the record time is the arrival time)",
         ),
         *(Column(name, "string", comment) for name, comment in context),
         Column(FACILITY_FIELD, "int", "syslog facility decoded from pri"),

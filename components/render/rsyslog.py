@@ -413,7 +413,17 @@ def _inputs(settings: NodeSyslogSettings) -> list[dict[str, Param]]:
     listen: dict[str, Param] = {"address": settings.listen_address, "port": settings.listen_port}
     inputs: list[dict[str, Param]] = []
     if settings.tcp:
-        inputs.append({"type": "imtcp", "name": "container_tcp", **listen, **common})
+        # A message over maxMessageSize is cut to it; without discardTruncatedMsg the rest
+        # would arrive as a record of its own (no header: priority 13, host "localhost").
+        inputs.append(
+            {
+                "type": "imtcp",
+                "name": "container_tcp",
+                **listen,
+                "discardTruncatedMsg": True,
+                **common,
+            }
+        )
     if settings.udp:
         inputs.append(
             {

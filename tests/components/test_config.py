@@ -245,9 +245,9 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent.routes[0]", "kafka", "'s3'"],
     ),
     (
-        "gzip chunk below 30M",
-        {"agent": {"routes": [{"type": "s3", "name": "a", "uploadChunkSize": "10M"}]}},
-        ["route 'a'", "uploadChunkSize 10M", "30M"],
+        "gzip PutObject above 50M",
+        {"agent": {"routes": [{"type": "s3", "name": "a", "totalFileSize": "80M"}]}},
+        ["route 'a'", "totalFileSize 80M", "at most 50000000 bytes with PutObject"],
     ),
     (
         "unpinned agent image",
