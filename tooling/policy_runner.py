@@ -128,14 +128,32 @@ class PolicyReport:
         if violated:
             lines += ["", "How to fix:"]
             lines += [f"  {name}: {self.fixes.get(name, '')}" for name in violated]
-        advisory = len(self.violations) - len(self.mandatory)
-        verdict = "FAIL (mandatory violations)" if self.has_mandatory else "PASS"
-        lines += [
-            "",
-            f"{len(self.violations)} violations ({len(self.mandatory)} mandatory, "
-            f"{advisory} advisory) from {len(violated)} policies: {verdict}",
-        ]
+        lines += ["", self.summary()]
         return "\n".join(lines) + "\n"
+
+    @property
+    def enforced(self) -> int:
+        """Policies that ran: every policy of the pack but the disabled ones."""
+        return sum(1 for level in self.levels.values() if level != "disabled")
+
+    def summary(self) -> str:
+        """One plain line: how many policies ran, how many violations, and the verdict."""
+        advisory = len(self.violations) - len(self.mandatory)
+        violated = len({v.policy for v in self.violations})
+        verdict = "FAIL (mandatory violations)" if self.has_mandatory else "PASS"
+        detail = (
+            f" ({len(self.mandatory)} mandatory, {advisory} advisory, "
+            f"from {_count(violated, 'policy', 'policies')})"
+            if self.violations
+            else ""
+        )
+        ran = _count(self.enforced, "policy", "policies")
+        found = _count(len(self.violations), "violation", "violations")
+        return f"{ran}, {found}{detail}: {verdict}"
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 # --- policy config ----------------------------------------------------------------------

@@ -71,9 +71,7 @@ def test_compliant_stack_has_no_violations() -> None:
     assert report.version == "0.1.0"
     assert len(report.levels) >= 25
     assert set(report.levels.values()) == {"mandatory"}
-    assert report.render().endswith(
-        "0 violations (0 mandatory, 0 advisory) from 0 policies: PASS\n"
-    )
+    assert report.render().endswith(f"\n{len(report.levels)} policies, 0 violations: PASS\n")
 
 
 def test_violations_carry_policy_level_from_config_and_resource(tmp_path: Path) -> None:
@@ -103,7 +101,7 @@ def test_cli_prints_and_writes_the_report_and_fails_on_mandatory(
     assert printed.splitlines()[2].startswith(
         f"mandatory  k8s-no-privileged  {c.urn(c.DEPLOYMENT_T, 'demo')}  container 'fluent-bit'"
     )
-    assert "3 violations (3 mandatory, 0 advisory) from 3 policies: FAIL" in printed
+    assert "policies, 3 violations (3 mandatory, 0 advisory, from 3 policies): FAIL" in printed
 
 
 def test_pack_that_cannot_start_reports_its_error(tmp_path: Path) -> None:
@@ -139,12 +137,28 @@ def test_render_lists_violations_fixes_and_summary() -> None:
         "  a-policy: A. Fix: do a.",
         "  b-policy: B. Fix: do b.",
         "",
-        "2 violations (1 mandatory, 1 advisory) from 2 policies: FAIL (mandatory violations)",
+        "2 policies, 2 violations (1 mandatory, 1 advisory, from 2 policies): "
+        "FAIL (mandatory violations)",
     ]
 
 
 def test_advisory_only_report_passes() -> None:
     report = _report(Violation("advisory", "a-policy", "", "whole stack", "low"))
     assert not report.has_mandatory
-    assert report.render().endswith(": PASS\n")
+    assert report.render().endswith(
+        "\n2 policies, 1 violation (0 mandatory, 1 advisory, from 1 policy): PASS\n"
+    )
     assert report.violations[0].resource == "(stack)"
+
+
+def test_disabled_policies_are_not_counted_as_run() -> None:
+    report = PolicyReport(
+        stack="dev",
+        pack="p",
+        version="1",
+        levels={"a": "advisory", "b": "disabled", "c": "mandatory"},
+        fixes={},
+        resources=0,
+        violations=(),
+    )
+    assert report.summary() == "2 policies, 0 violations: PASS"
