@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import eks, iam, kms, kubernetes, s3, stack
+from . import eks, iam, kms, kubernetes, nodes, pod_security, s3, stack
 
 PACK_NAME = "container-audit-log"
 
@@ -20,7 +20,9 @@ def all_policies() -> list[Policy]:
         *kms.policies(),
         *iam.policies(),
         *eks.policies(),
+        *nodes.policies(),
         *kubernetes.policies(),
+        *pod_security.policies(),
         *stack.policies(),
     ]
 

@@ -187,6 +187,11 @@ def pod_spec(*, host_path: bool = False) -> dict[str, Any]:
     return {
         "automountServiceAccountToken": False,
         "serviceAccountName": "fluent-bit",
+        "securityContext": {
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+        },
         "containers": [container()],
         "initContainers": [container("init")],
         "volumes": volumes,
@@ -322,4 +327,9 @@ NODE_AGENTS = [
     {"namespace": "audit-logging", "name": "node-syslog"},
 ]
 # The policy config the compliant stack is compliant under (the rest are schema defaults).
-CONFIG: dict[str, dict[str, Any]] = {"k8s-host-access-allow-listed": {"nodeAgents": NODE_AGENTS}}
+CONFIG: dict[str, dict[str, Any]] = {
+    "k8s-host-access-allow-listed": {"nodeAgents": NODE_AGENTS},
+    "k8s-host-paths-allow-listed": {
+        "allowed": [{**agent, "path": "/var/lib/fluent-bit"} for agent in NODE_AGENTS]
+    },
+}
