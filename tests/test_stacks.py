@@ -38,7 +38,9 @@ def test_every_resource_hangs_under_a_component_or_the_stack(stack: str) -> None
 
 def test_prod_has_object_lock_and_a_rotating_kms_key() -> None:
     graph = stack_graph("prod")
-    assert graph.one("aws:s3/bucket:Bucket").inputs["objectLockEnabled"] is True
+    archive = graph.one("container-audit-log:storage:AuditLogBucket")
+    [bucket] = [b for b in graph.children_of(archive.urn) if b.name == "audit-log-bucket"]
+    assert bucket.inputs["objectLockEnabled"] is True
     lock = graph.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
     assert lock.inputs["rule"]["defaultRetention"]["mode"] == "COMPLIANCE"
     keys = graph.by_type("aws:kms/key:Key")

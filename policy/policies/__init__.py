@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import eks, iam, kms, kubernetes, nodes, pod_security, s3, stack
+from . import eks, iam, kms, kubernetes, nodes, pod_security, s3, s3_logging, stack
 
 PACK_NAME = "container-audit-log"
 
@@ -17,6 +17,7 @@ def all_policies() -> list[Policy]:
     """Every policy of the pack, in a stable order (by domain, then as declared)."""
     return [
         *s3.policies(),
+        *s3_logging.policies(),
         *kms.policies(),
         *iam.policies(),
         *eks.policies(),

@@ -27,6 +27,7 @@ from .common import (
     resource_policy,
     stack_policy,
 )
+from .s3_logging import log_destinations
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = (
@@ -106,6 +107,26 @@ def _check_encryption(resource: Resource, config: Mapping[str, Any], report: Rep
                 f"rules[{index}] uses {algorithm} without kmsMasterKeyId, so the AWS-managed "
                 "key is used and its key policy cannot be restricted"
             )
+
+
+def _check_encryption_of_stack(
+    resources: list[StackResource], config: Mapping[str, Any], report: StackReport
+) -> None:
+    # S3 writes access logs with SSE-S3 only: a log destination is exempt from requireKms.
+    buckets = [r for r in resources if r.type in BUCKET_TYPES]
+    destinations = log_destinations(resources)
+    for sse in (r for r in resources if r.type in SSE_TYPES):
+        linked = linked_buckets(sse, buckets)
+        exempt = bool(linked) and all(b.urn in destinations for b in linked)
+        settings = {**config, "requireKms": config["requireKms"] and not exempt}
+        _check_encryption(sse, settings, _at(report, sse.urn))
+
+
+def _at(report: StackReport, urn: str) -> Report:
+    def report_here(message: str) -> None:
+        report(message, urn)
+
+    return report_here
 
 
 def _check_bucket_key(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
@@ -280,7 +301,9 @@ def _check_object_lock(
     if not config["requireObjectLock"]:
         return
     locked = {bucket.urn for lock in locks for bucket in linked_buckets(lock, buckets)}
-    for bucket in buckets:
+    # S3 cannot deliver access logs into a bucket with a default retention.
+    destinations = log_destinations(resources)
+    for bucket in (b for b in buckets if b.urn not in destinations):
         if bucket.props.get("objectLockEnabled") not in (True, UNKNOWN):
             report(f"{_label(bucket)} is created without objectLockEnabled=true", bucket.urn)
         if bucket.urn not in locked:
@@ -300,16 +323,16 @@ def policies() -> list[Policy]:
             enforcement=mandatory,
             check=_check_companions,
         ),
-        resource_policy(
+        stack_policy(
             name="s3-encryption-kms",
             what="S3 default encryption must be on, with a customer-managed KMS key where "
-            "requireKms is set.",
+            "requireKms is set (an access-log destination, which S3 writes with SSE-S3, "
+            "excepted).",
             fix="set rules[].applyServerSideEncryptionByDefault to sseAlgorithm 'aws:kms' "
             "and kmsMasterKeyId to the archive's KMS key ARN.",
             severity=high,
             enforcement=mandatory,
-            types=SSE_TYPES,
-            check=_check_encryption,
+            check=_check_encryption_of_stack,
             config={
                 "requireKms": {
                     "type": "boolean",
@@ -390,8 +413,8 @@ def policies() -> list[Policy]:
         stack_policy(
             name="s3-object-lock",
             what="Where the stack requires it, buckets must be created with object lock and "
-            "a default retention (WORM audit archive); any lock configuration must use an "
-            "allowed mode and retention.",
+            "a default retention (WORM audit archive; an access-log destination excepted); "
+            "any lock configuration must use an allowed mode and retention.",
             fix="create the bucket with objectLockEnabled=true and add an "
             "aws.s3.BucketObjectLockConfiguration with rule.defaultRetention "
             "(mode COMPLIANCE or GOVERNANCE, days >= minRetentionDays).",

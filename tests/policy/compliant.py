@@ -31,6 +31,8 @@ LIFECYCLE_T = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET_POLICY_T = "aws:s3/bucketPolicy:BucketPolicy"
 LOCK_T = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 ACL_T = "aws:s3/bucketAcl:BucketAcl"
+LOGGING_T = "aws:s3/bucketLogging:BucketLogging"
+LOG_BUCKET = "audit-archive-test-access-logs"
 KEY_T = "aws:kms/key:Key"
 ROLE_T = "aws:iam/role:Role"
 ROLE_POLICY_T = "aws:iam/rolePolicy:RolePolicy"
@@ -114,6 +116,10 @@ def object_lock() -> dict[str, Any]:
         "objectLockEnabled": "Enabled",
         "rule": {"defaultRetention": retention},
     }
+
+
+def access_logging() -> dict[str, Any]:
+    return {"bucket": BUCKET, "targetBucket": LOG_BUCKET, "targetPrefix": "archive/"}
 
 
 def kms_key() -> dict[str, Any]:
@@ -301,6 +307,7 @@ def resources() -> list[RecordedResource]:
         _resource(LIFECYCLE_T, "archive-lifecycle", lifecycle(), on_bucket),
         _resource(BUCKET_POLICY_T, "archive-policy", bucket_policy(), on_bucket),
         _resource(LOCK_T, "archive-lock", object_lock(), on_bucket),
+        _resource(LOGGING_T, "archive-access-logging", access_logging(), on_bucket),
         _resource(CLUSTER_T, "cluster", cluster()),
         _resource(ROLE_T, "fluent-bit-irsa", role()),
         _resource(
@@ -328,6 +335,8 @@ NODE_AGENTS = [
 ]
 # The policy config the compliant stack is compliant under (the rest are schema defaults).
 CONFIG: dict[str, dict[str, Any]] = {
+    # The compliant stack logs to a bucket another stack owns (tests add one where needed).
+    "s3-access-logging": {"requireDestinationInStack": False},
     "k8s-host-access-allow-listed": {"nodeAgents": NODE_AGENTS},
     "k8s-host-paths-allow-listed": {
         "allowed": [{**agent, "path": "/var/lib/fluent-bit"} for agent in NODE_AGENTS]

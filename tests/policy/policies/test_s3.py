@@ -15,7 +15,9 @@ DEFAULT = (*RULE, "applyServerSideEncryptionByDefault")
 ABORT = (*RULE, "abortIncompleteMultipartUpload", "daysAfterInitiation")
 COMPANIONS = "s3-bucket-companions"
 LOCK = "s3-object-lock"
-STACK_POLICIES = (COMPANIONS, LOCK)
+ENCRYPTION = "s3-encryption-kms"
+ACCESS_LOGGING = "s3-access-logging"
+STACK_POLICIES = (COMPANIONS, LOCK, ENCRYPTION, ACCESS_LOGGING)
 PUBLIC_GRANT = {
     "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"},
     "permission": "READ",
@@ -28,21 +30,6 @@ def _no_tls(statement: dict[str, Any]) -> dict[str, Any]:
 
 # (resource type, props, policy config, the one policy expected to fire)
 VIOLATIONS = [
-    pytest.param(
-        c.SSE_T,
-        changed(c.sse(), DEFAULT, {"sseAlgorithm": "AES256"}),
-        {},
-        "s3-encryption-kms",
-        id="sse-s3-where-kms-required",
-    ),
-    pytest.param(
-        c.SSE_T,
-        changed(c.sse(), (*DEFAULT, "kmsMasterKeyId"), DELETE),
-        {},
-        "s3-encryption-kms",
-        id="aws-managed-kms-key",
-    ),
-    pytest.param(c.SSE_T, {**c.sse(), "rules": []}, {}, "s3-encryption-kms", id="no-rules"),
     pytest.param(
         c.SSE_T,
         changed(c.sse(), (*RULE, "bucketKeyEnabled"), False),
@@ -166,14 +153,90 @@ def test_compliant_resource_fires_nothing(type_token: str, props: dict[str, Any]
     assert analyze(type_token, props, c.CONFIG) == {}
 
 
+def _sse_rules(rules: list[dict[str, Any]]) -> list[RecordedResource]:
+    return [
+        dataclasses.replace(r, inputs={**r.inputs, "rules": rules}) if r.type == c.SSE_T else r
+        for r in c.resources()
+    ]
+
+
+SSE_S3 = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        pytest.param(SSE_S3, id="sse-s3-where-kms-required"),
+        pytest.param(
+            [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
+            id="aws-managed-kms-key",
+        ),
+        pytest.param([], id="no-rules"),
+    ],
+)
+def test_encryption_violations(rules: list[dict[str, Any]]) -> None:
+    fired = analyze_stack(_sse_rules(rules), c.CONFIG)
+    assert {k for k in fired if k != "s3-bucket-key-enabled"} == {ENCRYPTION}
+
+
 def test_sse_s3_is_accepted_where_kms_is_not_required() -> None:
-    props = changed(c.sse(), DEFAULT, {"sseAlgorithm": "AES256"})
-    assert analyze(c.SSE_T, props, {"s3-encryption-kms": {"requireKms": False}}) == {}
+    config = {**c.CONFIG, ENCRYPTION: {"requireKms": False}}
+    assert ENCRYPTION not in analyze_stack(_sse_rules(SSE_S3), config)
 
 
 def test_key_unknown_during_preview_is_not_a_violation() -> None:
     props = changed(c.sse(), (*DEFAULT, "kmsMasterKeyId"), UNKNOWN_STRING_VALUE)
-    assert analyze(c.SSE_T, props) == {}
+    assert analyze_stack(_sse_rules(props["rules"]), c.CONFIG) == {}
+
+
+def _with_log_bucket(encryption: list[dict[str, Any]]) -> list[RecordedResource]:
+    """The compliant stack plus its access-log destination bucket, with every companion."""
+    log_resources = []
+    for r in c.resources():
+        if r.inputs.get("bucket") == c.BUCKET and r.type != c.LOGGING_T:
+            inputs = {**r.inputs, "bucket": c.LOG_BUCKET}
+            if r.type == c.SSE_T:
+                inputs["rules"] = encryption
+            if r.type == c.LOCK_T:
+                continue
+            if r.type == c.BUCKET_T:
+                inputs["objectLockEnabled"] = False
+            log_resources.append(
+                dataclasses.replace(r, urn=r.urn + "-logs", name=r.name + "-logs", inputs=inputs)
+            )
+    return [*c.resources(), *log_resources]
+
+
+def test_log_destination_may_use_sse_s3_and_no_object_lock() -> None:
+    config = {**c.CONFIG, ACCESS_LOGGING: {}, LOCK: PROD_LOCK}
+    assert analyze_stack(_with_log_bucket(SSE_S3), config) == {}
+    unencrypted = analyze_stack(_with_log_bucket([]), config)
+    assert set(unencrypted) == {ENCRYPTION}
+
+
+def test_bucket_without_access_logging_violates() -> None:
+    fired = analyze_stack(_without(c.LOGGING_T), c.CONFIG)
+    assert set(fired) == {ACCESS_LOGGING}
+    assert fired[ACCESS_LOGGING] == [
+        (
+            "bucket 'archive' has no server access logging to a separate bucket",
+            c.urn(c.BUCKET_T, "archive"),
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (c.BUCKET, "logs its access into itself"),
+        ("someone-elses-bucket", "not a bucket of this stack"),
+    ],
+)
+def test_access_logs_must_go_to_a_separate_bucket_of_the_stack(target: str, message: str) -> None:
+    resources = _replace(c.LOGGING_T, targetBucket=target)
+    fired = analyze_stack(resources, {**c.CONFIG, ACCESS_LOGGING: {}})
+    assert set(fired) == {ACCESS_LOGGING}
+    assert message in fired[ACCESS_LOGGING][0][0]
 
 
 def test_messages_name_the_bad_value() -> None:
@@ -249,7 +312,7 @@ def test_object_lock_where_required(resources: list[RecordedResource]) -> None:
 
 def test_object_lock_in_years_meets_a_days_minimum() -> None:
     resources = _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "COMPLIANCE", "years": 1}})
-    assert analyze_stack(resources, {LOCK: PROD_LOCK}) == {}
+    assert analyze_stack(resources, {**c.CONFIG, LOCK: PROD_LOCK}) == {}
 
 
 def test_object_lock_not_required_by_default() -> None:
