@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import eks, iam, kms, kubernetes, nodes, pod_security, s3, s3_logging, stack
+from . import (
+    archive_policy,
+    eks,
+    iam,
+    kms,
+    kubernetes,
+    nodes,
+    pod_security,
+    s3,
+    s3_logging,
+    stack,
+)
 
 PACK_NAME = "container-audit-log"
 
@@ -18,6 +29,7 @@ def all_policies() -> list[Policy]:
     return [
         *s3.policies(),
         *s3_logging.policies(),
+        *archive_policy.policies(),
         *kms.policies(),
         *iam.policies(),
         *eks.policies(),

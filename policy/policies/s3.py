@@ -7,12 +7,12 @@ their bucket, because a bucket with no settings resource at all is the worst cas
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy, Severity
 
-from . import iam_documents as iam
 from .common import (
     UNKNOWN,
     Report,
@@ -27,6 +27,8 @@ from .common import (
     resource_policy,
     stack_policy,
 )
+from .iam_eval import Request
+from .probes import FOREIGN_ACCOUNT, caller, resource_decision
 from .s3_logging import log_destinations
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -173,31 +175,49 @@ def _check_acl(resource: Resource, config: Mapping[str, Any], report: Report) ->
         report(f"an ACL grant is given to the public group {uri}")
 
 
-def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
-    if iam.effect(statement) != "Deny" or "*" not in iam.principals(statement, "AWS"):
-        return False
-    if not any(a in ("*", "s3:*") for a in iam.actions(statement)):
-        return False
-    values = iam.condition_values(statement, "Bool", "aws:SecureTransport")
-    if values is None or not any(str(v).lower() == "false" for v in values):
-        return False
-    targets = iam.resources(statement)
-    covers_bucket = any(r == "*" or "/" not in r.split(":::", 1)[-1] for r in targets)
-    covers_objects = any(r == "*" or r.endswith("/*") for r in targets)
-    return covers_bucket and covers_objects
+# Plain-HTTP requests that must be refused, by anyone: read, write, list, reconfigure.
+_INSECURE_PROBES = (
+    ("s3:GetObject", "object"),
+    ("s3:PutObject", "object"),
+    ("s3:DeleteObject", "object"),
+    ("s3:ListBucket", "bucket"),
+    ("s3:PutBucketPolicy", "bucket"),
+)
+
+
+def _insecure_requests_allowed(policy: dict[str, Any], bucket: str) -> list[str]:
+    arn = f"arn:aws:s3:::{bucket}"
+    targets = {"bucket": arn, "object": f"{arn}/any/key"}
+    not_denied = []
+    for action, target in _INSECURE_PROBES:
+        for who in (
+            caller(FOREIGN_ACCOUNT, action, targets[target], {}),
+            Request(action, targets[target]),
+        ):
+            request = dataclasses.replace(
+                who, context={**who.context, "aws:SecureTransport": False}
+            )
+            if resource_decision(policy, request) != "explicit-deny":
+                not_denied.append(action)
+                break
+    return not_denied
 
 
 def _check_tls_only(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
-    policy = resource.props.get("policy")
+    policy, bucket = resource.props.get("policy"), resource.props.get("bucket")
     if policy is UNKNOWN:
         return
-    if parse_json(policy) is None:
+    parsed = parse_json(policy)
+    if not isinstance(parsed, dict):
         report("the bucket policy is missing or is not a JSON policy document")
         return
-    if not any(_denies_insecure_transport(s) for s in iam.statements(policy)):
+    if not isinstance(bucket, str) or not bucket:
+        return  # the bucket's name is not known yet (preview of a new bucket)
+    allowed = _insecure_requests_allowed(parsed, bucket)
+    if allowed:
         report(
-            "no statement denies s3:* to every principal on the bucket and its objects "
-            "when aws:SecureTransport is false"
+            f"requests without TLS (aws:SecureTransport false) are not denied for "
+            f"{', '.join(allowed)}"
         )
 
 

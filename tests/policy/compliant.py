@@ -105,8 +105,26 @@ def tls_statement() -> dict[str, Any]:
     }
 
 
+KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def foreign_key_statement() -> dict[str, Any]:
+    """Deny uploads that name another key; `Null: false` spares uploads that name none."""
+    return {
+        "Sid": "DenyForeignKmsKeys",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"{BUCKET_ARN}/*",
+        "Condition": {
+            "Null": {KEY_HEADER: "false"},
+            "StringNotEquals": {KEY_HEADER: KEY_ARN},
+        },
+    }
+
+
 def bucket_policy() -> dict[str, Any]:
-    return {"bucket": BUCKET, "policy": document(tls_statement())}
+    return {"bucket": BUCKET, "policy": document(tls_statement(), foreign_key_statement())}
 
 
 def object_lock() -> dict[str, Any]:

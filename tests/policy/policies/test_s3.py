@@ -17,7 +17,8 @@ COMPANIONS = "s3-bucket-companions"
 LOCK = "s3-object-lock"
 ENCRYPTION = "s3-encryption-kms"
 ACCESS_LOGGING = "s3-access-logging"
-STACK_POLICIES = (COMPANIONS, LOCK, ENCRYPTION, ACCESS_LOGGING)
+BUCKET_POLICY = "s3-bucket-policy-denies"
+STACK_POLICIES = (COMPANIONS, LOCK, ENCRYPTION, ACCESS_LOGGING, BUCKET_POLICY)
 PUBLIC_GRANT = {
     "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"},
     "permission": "READ",
@@ -286,6 +287,16 @@ def test_companion_of_another_bucket_does_not_count() -> None:
     assert set(analyze_stack(resources, c.CONFIG)) == {COMPANIONS}
 
 
+def _delete_denied() -> str:
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        "Resource": f"{c.BUCKET_ARN}/*",
+    }
+    return c.document(c.tls_statement(), c.foreign_key_statement(), deny)
+
+
 PROD_LOCK = {"requireObjectLock": True, "allowedModes": ["COMPLIANCE"], "minRetentionDays": 90}
 
 
@@ -293,7 +304,16 @@ PROD_LOCK = {"requireObjectLock": True, "allowedModes": ["COMPLIANCE"], "minRete
     "resources",
     [
         pytest.param(_without(c.LOCK_T), id="no-lock-configuration"),
-        pytest.param(_replace(c.BUCKET_T, objectLockEnabled=False), id="bucket-without-lock"),
+        pytest.param(
+            # Without the lock, the bucket policy must deny deletion, and this one does not.
+            [
+                dataclasses.replace(r, inputs={**r.inputs, "policy": _delete_denied()})
+                if r.type == c.BUCKET_POLICY_T
+                else r
+                for r in _replace(c.BUCKET_T, objectLockEnabled=False)
+            ],
+            id="bucket-without-lock",
+        ),
         pytest.param(
             _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "GOVERNANCE", "days": 365}}),
             id="mode-not-allowed",
@@ -317,3 +337,85 @@ def test_object_lock_in_years_meets_a_days_minimum() -> None:
 
 def test_object_lock_not_required_by_default() -> None:
     assert analyze_stack(_without(c.LOCK_T), c.CONFIG) == {}
+
+
+# --- what the bucket policy decides -------------------------------------------------------
+
+DENY_DELETE = {
+    "Sid": "DenyAuditObjectDeletion",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+    "Resource": f"{c.BUCKET_ARN}/*",
+}
+IF_EXISTS = {
+    **c.foreign_key_statement(),
+    "Condition": {"StringNotEqualsIfExists": {c.KEY_HEADER: c.KEY_ARN}},
+}
+
+
+def _with_bucket_policy(*statements: dict[str, Any], locked: bool = True) -> list[RecordedResource]:
+    resources = _replace(c.BUCKET_POLICY_T, policy=c.document(*statements))
+    if not locked:
+        resources = [
+            dataclasses.replace(r, inputs={**r.inputs, "objectLockEnabled": False})
+            if r.type == c.BUCKET_T
+            else r
+            for r in resources
+            if r.type != c.LOCK_T
+        ]
+    return resources
+
+
+@pytest.mark.parametrize(
+    ("statements", "locked", "message"),
+    [
+        pytest.param(
+            [c.tls_statement()],
+            True,
+            "does not deny an upload that names another KMS key",
+            id="no-foreign-key-deny",
+        ),
+        pytest.param(
+            [c.tls_statement(), IF_EXISTS],
+            True,
+            "denies uploads with no encryption header (the agent's uploads)",
+            id="if-exists-denies-the-agent",
+        ),
+        pytest.param(
+            [c.tls_statement(), c.foreign_key_statement()],
+            False,
+            "does not deny s3:DeleteObject (the bucket has no Object Lock)",
+            id="no-lock-no-delete-deny",
+        ),
+        pytest.param(
+            [
+                c.tls_statement(),
+                c.foreign_key_statement(),
+                {**DENY_DELETE, "Action": "s3:DeleteObject"},
+            ],
+            False,
+            "does not deny s3:DeleteObjectVersion",
+            id="versions-still-deletable",
+        ),
+    ],
+)
+def test_bucket_policy_is_judged_by_its_decisions(
+    statements: list[dict[str, Any]], locked: bool, message: str
+) -> None:
+    fired = analyze_stack(_with_bucket_policy(*statements, locked=locked), c.CONFIG)
+    assert set(fired) == {BUCKET_POLICY}
+    assert any(message in text for text, _ in fired[BUCKET_POLICY])
+
+
+def test_equivalent_rewrites_are_accepted() -> None:
+    rewritten_delete = {**DENY_DELETE, "Action": "s3:Delete*", "Principal": {"AWS": "*"}}
+    foreign_as_list = {
+        **c.foreign_key_statement(),
+        "Action": ["s3:PutObject"],
+        "Resource": [f"{c.BUCKET_ARN}/*"],
+    }
+    resources = _with_bucket_policy(
+        c.tls_statement(), foreign_as_list, rewritten_delete, locked=False
+    )
+    assert analyze_stack(resources, c.CONFIG) == {}
