@@ -9,6 +9,7 @@ from __future__ import annotations
 from pulumi_policy import Policy
 
 from . import (
+    agent_identity,
     archive_policy,
     eks,
     iam,
@@ -32,6 +33,7 @@ def all_policies() -> list[Policy]:
         *archive_policy.policies(),
         *kms.policies(),
         *iam.policies(),
+        *agent_identity.policies(),
         *eks.policies(),
         *nodes.policies(),
         *kubernetes.policies(),

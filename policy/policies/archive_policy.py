@@ -24,14 +24,14 @@ _TLS: Mapping[str, Any] = {"aws:SecureTransport": True}
 _DEFAULT_ACCOUNT = "123456789012"
 
 
-def _bucket_arn(bucket: StackResource) -> str | None:
+def bucket_arn(bucket: StackResource) -> str | None:
     arn, name = bucket.props.get("arn"), bucket.props.get("bucket")
     if isinstance(arn, str) and arn:
         return arn
     return f"arn:aws:s3:::{name}" if isinstance(name, str) and name else None
 
 
-def _archive_key(bucket: StackResource, resources: list[StackResource]) -> Any:
+def archive_key(bucket: StackResource, resources: list[StackResource]) -> Any:
     """The KMS key the bucket encrypts with by default (UNKNOWN if not knowable now)."""
     buckets = [r for r in resources if r.type in BUCKET_TYPES]
     for sse in (r for r in resources if r.type in SSE_TYPES):
@@ -82,14 +82,14 @@ def _check(resources: list[StackResource], config: Mapping[str, Any], report: St
             continue
         policy = document(text)
         for bucket in linked_buckets(policy_resource, buckets):
-            arn = _bucket_arn(bucket)
+            arn = bucket_arn(bucket)
             if bucket.urn in destinations or arn is None:
                 continue
             if policy is None:
                 report("the bucket policy is not a JSON policy document", policy_resource.urn)
                 continue
             objects = f"{arn}/{config['probeKey']}"
-            key = _archive_key(bucket, resources)
+            key = archive_key(bucket, resources)
             problems = _key_problems(policy, objects, key) if isinstance(key, str) else []
             if bucket.props.get("objectLockEnabled") not in (True, UNKNOWN):
                 account = arn_part(key, "account") or _DEFAULT_ACCOUNT

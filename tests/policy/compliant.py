@@ -167,7 +167,12 @@ def put_statement() -> dict[str, Any]:
 
 
 def role_policy() -> dict[str, Any]:
-    kms = {"Effect": "Allow", "Action": ["kms:GenerateDataKey"], "Resource": KEY_ARN}
+    kms = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey"],
+        "Resource": KEY_ARN,
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+    }
     return {"role": ROLE_NAME, "policy": document(put_statement(), kms)}
 
 

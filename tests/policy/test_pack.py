@@ -9,6 +9,7 @@ from pulumi_policy import StackValidationPolicy
 
 from policy.policies import all_policies
 from tests.policy.policies import (
+    test_agent_identity,
     test_eks,
     test_iam,
     test_kms,
@@ -52,7 +53,12 @@ def test_every_policy_has_a_violating_case() -> None:
         )
         for param in module.VIOLATIONS
     }
-    stack_cases = {*test_s3.STACK_POLICIES, test_stack.POLICY, test_eks.STACK_POLICY}
+    stack_cases = {
+        *test_s3.STACK_POLICIES,
+        test_stack.POLICY,
+        test_eks.STACK_POLICY,
+        test_agent_identity.STACK_POLICY,
+    }
     for policy in all_policies():
         cases = stack_cases if isinstance(policy, StackValidationPolicy) else resource_cases
         assert policy.name in cases, f"{policy.name} has no violating test case"
