@@ -12,9 +12,13 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy, Severity
 
-from .common import StackReport, StackResource, stack_policy
+from .common import StackReport, StackResource, as_list, dicts, stack_policy
+from .iam_eval import Request
+from .probes import document, resource_decision
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
+LOG_DELIVERY = "logging.s3.amazonaws.com"
 LOGGING_TYPES = (
     "aws:s3/bucketLogging:BucketLogging",
     "aws:s3/bucketLoggingV2:BucketLoggingV2",
@@ -42,14 +46,51 @@ def logging_links(
     ]
 
 
+def _admits_log_delivery(
+    policy: StackResource, bucket: StackResource, buckets: list[StackResource]
+) -> bool:
+    """Whether S3 log delivery may write into `bucket` the logs of another bucket here."""
+    parsed = document(policy.props.get("policy"))
+    name = _name(bucket)
+    if parsed is None or name is None:
+        return False
+    sources = [f"arn:aws:s3:::{n}" for b in buckets if b is not bucket and (n := _name(b))]
+    # Log delivery writes under the logging's target prefix: probe the objects it names.
+    objects = {f"arn:aws:s3:::{name}/any/key"} | {
+        str(r).replace("*", "x")
+        for statement in dicts(parsed.get("Statement"))
+        for r in as_list(statement.get("Resource"))
+        if str(r).startswith(f"arn:aws:s3:::{name}/")
+    }
+    return any(
+        resource_decision(
+            parsed,
+            Request("s3:PutObject", obj, principal=LOG_DELIVERY, context={"aws:SourceArn": src}),
+        )
+        == "allow"
+        for src in sources
+        for obj in objects
+    )
+
+
 def log_destinations(resources: list[StackResource]) -> set[str]:
-    """URNs of the buckets that receive another bucket's access logs."""
-    return {
+    """URNs of the buckets that receive access logs: another bucket's logging target, or a
+    bucket whose policy lets S3 log delivery write (still a log bucket when a link is cut)."""
+    buckets = [r for r in resources if r.type in BUCKET_TYPES]
+    linked = {
         target.urn
         for _, sources, targets in logging_links(resources)
         for target in targets
         if all(target.urn != source.urn for source in sources)
     }
+    admitting = {
+        bucket.urn
+        for policy in resources
+        if policy.type in BUCKET_POLICY_TYPES
+        for bucket in _named(policy.props.get("bucket"), buckets)
+        if _admits_log_delivery(policy, bucket, buckets)
+    }
+    return linked | admitting
 
 
 def _check_access_logging(
