@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench docs clean
+.PHONY: plan plan-all policy-report test lint typecheck pytest verify e2e diff bench docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ plan: $(STAMP)
 ## plan-all: the offline plan of every stack
 plan-all: $(STAMP)
 	@$(PY) -m tooling.plan --all
+
+## policy-report: break every security promise in copies of the stacks' plans; count catches
+policy-report: $(STAMP)
+	@$(PY) -m tooling.mutations
 
 ## test: linters, type checks and every test (offline)
 test: lint typecheck pytest

@@ -39,7 +39,12 @@ PROMISES: tuple[Promise, ...] = (
         "public access block, ownership, lifecycle and bucket policy.",
         ("s3-bucket-companions",),
     ),
-    Promise("archive-versioned", "archive", "Versioning is on.", ("s3-versioning-enabled",)),
+    Promise(
+        "archive-versioned",
+        "archive",
+        "Versioning is on (the resource exists, and is Enabled).",
+        ("s3-versioning-enabled", "s3-bucket-companions"),
+    ),
     Promise(
         "archive-private",
         "archive",
