@@ -8,11 +8,13 @@ their bucket, because a bucket with no settings resource at all is the worst cas
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy, Severity
 
+from . import iam_documents as iam
 from .common import (
     UNKNOWN,
     Report,
@@ -53,6 +55,7 @@ OWNERSHIP_TYPES = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 
+_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<rest>.+)$")
 _KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 _PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 _PUBLIC_GRANTEE_GROUPS = ("/global/AllUsers", "/global/AuthenticatedUsers")
@@ -211,9 +214,19 @@ def _check_tls_only(resource: Resource, config: Mapping[str, Any], report: Repor
     if not isinstance(parsed, dict):
         report("the bucket policy is missing or is not a JSON policy document")
         return
-    if not isinstance(bucket, str) or not bucket:
+    # The bucket the document is about: the names its statements give (the `bucket` input
+    # is the bucket's id, its name on AWS, but not always known or equal in a preview).
+    named = {
+        match.group("rest").split("/", 1)[0]
+        for statement in iam.statements(parsed)
+        for arn in iam.resources(statement)
+        if (match := _S3_ARN.match(arn)) and "*" not in match.group("rest").split("/", 1)[0]
+    }
+    if not named and isinstance(bucket, str) and bucket:
+        named = {bucket}
+    if not named:
         return  # the bucket's name is not known yet (preview of a new bucket)
-    allowed = _insecure_requests_allowed(parsed, bucket)
+    allowed = sorted({a for name in named for a in _insecure_requests_allowed(parsed, name)})
     if allowed:
         report(
             f"requests without TLS (aws:SecureTransport false) are not denied for "

@@ -39,11 +39,15 @@ def logging_links(
 ) -> list[tuple[StackResource, list[StackResource], list[StackResource]]]:
     """(logging resource, source buckets, destination buckets) of every BucketLogging."""
     buckets = [r for r in resources if r.type in BUCKET_TYPES]
-    return [
-        (r, _named(r.props.get("bucket"), buckets), _named(r.props.get("targetBucket"), buckets))
-        for r in resources
-        if r.type in LOGGING_TYPES
-    ]
+    links = []
+    for logging in (r for r in resources if r.type in LOGGING_TYPES):
+        targets = _named(logging.props.get("targetBucket"), buckets)
+        # The source by name, else by dependency (a bucket id that is not yet its name).
+        sources = _named(logging.props.get("bucket"), buckets) or [
+            b for b in buckets if logging.depends_on(b, "bucket") and b not in targets
+        ]
+        links.append((logging, sources, targets))
+    return links
 
 
 def _admits_log_delivery(

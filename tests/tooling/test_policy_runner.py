@@ -55,16 +55,24 @@ def _violating() -> ResourceGraph:
     return c.graph(resources)
 
 
+# What the compliant fixture differs in from the staging stack: its prefix and log bucket.
+FIXTURE = {
+    "iam-agent-least-privilege": {"logPrefix": "audit/"},
+    "s3-access-logging": {"requireDestinationInStack": False},
+    "k8s-host-paths-allow-listed": c.CONFIG["k8s-host-paths-allow-listed"],
+}
+
+
 def _config(tmp_path: Path, **overrides: Any) -> Path:
     path = tmp_path / "policy.json"
     raw = json.loads(STAGING.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({**raw, **overrides}), encoding="utf-8")
+    path.write_text(json.dumps({**raw, **FIXTURE, **overrides}), encoding="utf-8")
     return path
 
 
-def test_compliant_stack_has_no_violations() -> None:
+def test_compliant_stack_has_no_violations(tmp_path: Path) -> None:
     graph = c.graph([_as_mocks_record_it(r) for r in c.resources()])
-    report = run_policy_pack(graph, STAGING)
+    report = run_policy_pack(graph, _config(tmp_path))
     assert report.violations == ()
     assert not report.has_mandatory
     assert report.pack == "container-audit-log"
@@ -94,7 +102,7 @@ def test_cli_prints_and_writes_the_report_and_fails_on_mandatory(
     graph_path = tmp_path / "resources.json"
     graph_path.write_text(_violating().to_json(), encoding="utf-8")
     output = tmp_path / "build" / "policy.txt"
-    code = main(["--graph", str(graph_path), "--config", str(STAGING), "--output", str(output)])
+    code = main(["--graph", str(graph_path), "--config", str(_config(tmp_path)), "--output", str(output)])
     printed = capsys.readouterr().out
     assert code == 1
     assert printed == output.read_text(encoding="utf-8")
