@@ -102,7 +102,9 @@ def test_cli_prints_and_writes_the_report_and_fails_on_mandatory(
     graph_path = tmp_path / "resources.json"
     graph_path.write_text(_violating().to_json(), encoding="utf-8")
     output = tmp_path / "build" / "policy.txt"
-    code = main(["--graph", str(graph_path), "--config", str(_config(tmp_path)), "--output", str(output)])
+    code = main(
+        ["--graph", str(graph_path), "--config", str(_config(tmp_path)), "--output", str(output)]
+    )
     printed = capsys.readouterr().out
     assert code == 1
     assert printed == output.read_text(encoding="utf-8")
