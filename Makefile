@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all policy-report test lint typecheck pytest verify e2e diff bench docs clean
+.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,7 @@ plan-all: $(STAMP)
 	@$(PY) -m tooling.plan --all
 
 ## policy-report: break every security promise in copies of the stacks' plans; count catches
+.PHONY: policy-report
 policy-report: $(STAMP)
 	@$(PY) -m tooling.mutations
 
