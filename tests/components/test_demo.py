@@ -32,7 +32,7 @@ def _graph(run_id: str = "dev-demo", image_digest: str | None = None) -> Resourc
         return DemoWorkloads(
             "demo",
             DemoWorkloadsArgs(
-                settings=DemoSettings(enabled=True, imageDigest=image_digest),
+                settings=DemoSettings(enabled=True, image_digest=image_digest),
                 run_id=run_id,
                 provider=provider,
                 syslog_port=1514,
