@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.archive_query import ArchiveQuery, ArchiveQueryArgs
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
 from components.config import from_pulumi
@@ -99,6 +100,25 @@ if cfg.demo.enabled:
         ),
     )
 
+# The table, workgroup and named queries that answer "who ran what" from the archive.
+query = None
+if cfg.query.enabled:
+    query = ArchiveQuery(
+        "archive-query",
+        ArchiveQueryArgs(
+            settings=cfg.query,
+            environment=cfg.environment,
+            region=cfg.region,
+            agent=cfg.agent,
+            log_prefix=cfg.log_prefix,
+            retention_days=cfg.bucket.retention_days,
+            bucket_name=archive.bucket_name,
+            bucket_arn=archive.bucket_arn,
+            kms_key_arn=archive.kms_key_arn,
+            tags=tags,
+        ),
+    )
+
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("bucketName", archive.bucket_name)
 pulumi.export("bucketArn", archive.bucket_arn)
@@ -112,3 +132,6 @@ pulumi.export("nodeSyslogMode", node_syslog.mode)
 pulumi.export("demoNamespace", demo.namespace if demo else None)
 pulumi.export("demoRunId", demo.run_id if demo else None)
 pulumi.export("demoServices", demo.service_names if demo else [])
+pulumi.export("queryWorkgroup", query.workgroup_name if query else None)
+pulumi.export("queryDatabase", query.database_name if query else None)
+pulumi.export("auditorRoleArn", query.auditor_role_arn if query else None)

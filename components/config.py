@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
+from components.render.query_settings import QuerySettings
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
@@ -51,6 +52,7 @@ class StackConfig(CamelModel):
     agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
+    query: QuerySettings = QuerySettings()
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:

@@ -110,6 +110,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if typ == "aws:iam/role:Role":
             role = inputs.get("name") or rid
             return {"__id": role, "name": role, "arn": f"arn:aws:iam::{account}:role/{role}"}
+        if typ == "aws:athena/workgroup:Workgroup":
+            workgroup = inputs.get("name") or rid
+            arn = f"arn:aws:athena:{region}:{account}:workgroup/{workgroup}"
+            return {"__id": workgroup, "arn": arn}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"__id": f"lt-{_stable_id(self.stack, name)}", "latestVersion": 1}
         if typ == "eks:index:Cluster":

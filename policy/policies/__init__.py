@@ -11,6 +11,7 @@ from pulumi_policy import Policy
 from . import (
     agent_identity,
     archive_policy,
+    athena,
     eks,
     iam,
     kms,
@@ -39,6 +40,7 @@ def all_policies() -> list[Policy]:
         *kubernetes.policies(),
         *pod_security.policies(),
         *stack.policies(),
+        *athena.policies(),
     ]
 
 

@@ -255,6 +255,21 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent", "fluent/fluent-bit:latest", "pin a version tag"],
     ),
     (
+        "query cost guard below Athena's minimum",
+        {"query": {"bytesScannedCutoffPerQuery": 1000}},
+        ["query.bytesScannedCutoffPerQuery = 1000", "10485760"],
+    ),
+    (
+        "auditor that is not an IAM principal",
+        {"query": {"auditorPrincipals": ["security-team"]}},
+        ["auditorPrincipals entry 'security-team'", ":role/<name>"],
+    ),
+    (
+        "unknown query key",
+        {"query": {"resultsBucket": "x"}},
+        ["query.resultsBucket", "unknown key", "auditorPrincipals"],
+    ),
+    (
         "unknown log type",
         {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}},
         ["enabledLogTypes[1]", '"everything"', "'audit'"],

@@ -10,6 +10,7 @@ from pulumi_policy import StackValidationPolicy
 from policy.policies import all_policies
 from tests.policy.policies import (
     test_agent_identity,
+    test_athena,
     test_eks,
     test_iam,
     test_kms,
@@ -50,6 +51,7 @@ def test_every_policy_has_a_violating_case() -> None:
             test_kubernetes,
             test_nodes,
             test_pod_security,
+            test_athena,
         )
         for param in module.VIOLATIONS
     }

@@ -744,6 +744,69 @@ def _demo_api_token(e: GraphEdit) -> None:
     e.set(_demo(e), (*POD, "automountServiceAccountToken"), True)
 
 
+# --- the query layer ---------------------------------------------------------------------
+
+WORKGROUP = "aws:athena/workgroup:Workgroup"
+
+
+def _workgroup(e: GraphEdit) -> RecordedResource:
+    return e.find(WORKGROUP, "archive-query-workgroup")
+
+
+@mutation("query-guarded", "prod", "athena-workgroup-enforced")
+def _workgroup_not_enforced(e: GraphEdit) -> None:
+    """Clients may override the workgroup's settings."""
+    e.set(_workgroup(e), ("configuration", "enforceWorkgroupConfiguration"), False)
+
+
+@mutation("query-guarded", "staging", "athena-workgroup-enforced")
+def _no_scan_cutoff(e: GraphEdit) -> None:
+    """No bytes-scanned cutoff: one query may scan the whole archive."""
+    e.delete(_workgroup(e), ("configuration", "bytesScannedCutoffPerQuery"))
+
+
+@mutation("query-guarded", "prod", "athena-workgroup-results-encrypted")
+def _results_unencrypted(e: GraphEdit) -> None:
+    """Managed query results lose their KMS key."""
+    e.delete(
+        _workgroup(e),
+        ("configuration", "managedQueryResultsConfiguration", "encryptionConfiguration"),
+    )
+
+
+def _auditor(e: GraphEdit, *statements: dict[str, Any]) -> None:
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    _new(
+        e,
+        ROLE_POLICY,
+        "archive-auditor",
+        {"name": "archive-auditor", "role": "auditor", "policy": json.dumps(document)},
+    )
+
+
+@mutation("auditor-read-only", "prod", "auditor-role-read-only")
+def _auditor_deletes(e: GraphEdit) -> None:
+    """An auditor role that may also delete audit objects."""
+    archive = e.get(_archive(e, BUCKET), ("arn",))
+    _auditor(
+        e,
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:DeleteObject"],
+            "Resource": f"{archive}/*",
+        },
+    )
+
+
+@mutation("auditor-read-only", "staging", "auditor-role-read-only")
+def _auditor_puts(e: GraphEdit) -> None:
+    """An auditor role with s3:Put* (a wildcard: it may overwrite records)."""
+    archive = e.get(_archive(e, BUCKET), ("arn",))
+    _auditor(
+        e, {"Effect": "Allow", "Action": ["s3:GetObject", "s3:Put*"], "Resource": f"{archive}/*"}
+    )
+
+
 # --- the pipeline ----------------------------------------------------------------------------
 
 

@@ -221,6 +221,20 @@ PROMISES: tuple[Promise, ...] = (
         "Nothing in the 'default' namespace; no API token unless the workload calls the API.",
         ("k8s-no-default-namespace", "k8s-no-automount-service-account-token"),
     ),
+    # --- the query layer
+    Promise(
+        "query-guarded",
+        "query",
+        "The query workgroup enforces its settings, caps the bytes a query scans, and "
+        "encrypts results with a KMS key.",
+        ("athena-workgroup-enforced", "athena-workgroup-results-encrypted"),
+    ),
+    Promise(
+        "auditor-read-only",
+        "query",
+        "An auditor role may only query and read.",
+        ("auditor-role-read-only",),
+    ),
     # --- the pipeline
     Promise(
         "pipeline-complete",
