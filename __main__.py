@@ -11,7 +11,7 @@ from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.render.fluent_bit import PipelineContext
-from components.render.iam import audit_writer_policy
+from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 cfg = from_pulumi()
@@ -28,15 +28,26 @@ cluster = ClusterAccess(
     ),
 )
 
-archive = AuditLogBucket(
-    "audit-log",
-    AuditLogBucketArgs(
-        settings=cfg.bucket, log_prefix=cfg.log_prefix, environment=cfg.environment, tags=tags
-    ),
-)
+# An archive on an S3-compatible endpoint (local) is not ours to create: no AWS resource.
+archive = None
+if cfg.archive_on_aws:
+    archive = AuditLogBucket(
+        "audit-log",
+        AuditLogBucketArgs(
+            settings=cfg.bucket, log_prefix=cfg.log_prefix, environment=cfg.environment, tags=tags
+        ),
+    )
 
 agent_role = None
-if cluster.oidc_provider_arn is not None and cluster.oidc_provider_url is not None:
+if (
+    archive is not None
+    and cfg.agent_calls_aws
+    and cluster.oidc_provider_arn is not None
+    and cluster.oidc_provider_url is not None
+):
+    audit_archive = pulumi.Output.all(
+        archive.bucket_name, archive.bucket_arn, archive.kms_key_arn
+    ).apply(lambda v: AuditArchive(v[0], v[1], cfg.log_prefix, v[2]))
     agent_role = ServiceAccountRole(
         "fluent-bit",
         ServiceAccountRoleArgs(
@@ -44,8 +55,10 @@ if cluster.oidc_provider_arn is not None and cluster.oidc_provider_url is not No
             service_account=cfg.agent.service_account,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_provider_url=cluster.oidc_provider_url,
-            policy=pulumi.Output.all(archive.bucket_arn, archive.kms_key_arn).apply(
-                lambda arns: audit_writer_policy(arns[0], cfg.log_prefix, arns[1], cfg.region)
+            policy=pulumi.Output.all(audit_archive, cluster.oidc_provider_arn).apply(
+                lambda v: agent_policy_for_stack(
+                    cfg.agent, v[0], cfg.aws_partition, cfg.region, v[1]
+                )
             ),
             tags=tags,
         ),
@@ -57,7 +70,7 @@ agent = FluentBitDaemonSet(
         settings=cfg.agent,
         context=PipelineContext(cluster_name=cfg.cluster.name, environment=cfg.environment),
         region=cfg.region,
-        audit_bucket=archive.bucket_name,
+        audit_bucket=archive.bucket_name if archive else cfg.external_bucket_name,
         log_prefix=cfg.log_prefix,
         provider=cluster.provider,
         role_arn=agent_role.role_arn if agent_role else None,
@@ -102,7 +115,7 @@ if cfg.demo.enabled:
 
 # The table, workgroup and named queries that answer "who ran what" from the archive.
 query = None
-if cfg.query.enabled:
+if cfg.query.enabled and archive is not None:  # the config refuses it on an external archive
     query = ArchiveQuery(
         "archive-query",
         ArchiveQueryArgs(
@@ -120,10 +133,10 @@ if cfg.query.enabled:
     )
 
 pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("bucketName", archive.bucket_name)
-pulumi.export("bucketArn", archive.bucket_arn)
-pulumi.export("kmsKeyArn", archive.kms_key_arn)
-pulumi.export("logPrefix", archive.log_prefix)
+pulumi.export("bucketName", archive.bucket_name if archive else cfg.external_bucket_name)
+pulumi.export("bucketArn", archive.bucket_arn if archive else None)
+pulumi.export("kmsKeyArn", archive.kms_key_arn if archive else None)
+pulumi.export("logPrefix", cfg.log_prefix)
 pulumi.export("region", cfg.region)
 pulumi.export("agentRoleArn", agent_role.role_arn if agent_role else None)
 pulumi.export("agentNamespace", agent.namespace)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.render.partition import partition_named
+
 PolicyDocument = dict[str, Any]
 
 ATHENA_ACTIONS = (
@@ -55,6 +57,10 @@ class AuditorScope:
     bucket_arn: str
     log_prefix: str
     kms_key_arn: str | None
+
+    def via_service(self, service: str) -> str:
+        """`kms:ViaService` of a service in the scope's region (.com.cn in China)."""
+        return partition_named(self.partition).service_endpoint(service, self.region)
 
     @property
     def workgroup_arn(self) -> str:
@@ -126,18 +132,14 @@ def auditor_policy(scope: AuditorScope) -> PolicyDocument:
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt"],
                 "Resource": [scope.kms_key_arn],
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}
-                },
+                "Condition": {"StringEquals": {"kms:ViaService": scope.via_service("s3")}},
             },
             {
                 "Sid": "EncryptQueryResults",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": [scope.kms_key_arn],
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": f"athena.{scope.region}.amazonaws.com"}
-                },
+                "Condition": {"StringEquals": {"kms:ViaService": scope.via_service("athena")}},
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
