@@ -23,6 +23,11 @@ plan: $(STAMP)
 plan-all: $(STAMP)
 	@$(PY) -m tooling.plan --all
 
+## policy-report: break every security promise in copies of the stacks' plans; count catches
+.PHONY: policy-report
+policy-report: $(STAMP)
+	@$(PY) -m tooling.mutations
+
 ## test: linters, type checks and every test (offline)
 test: lint typecheck pytest
 

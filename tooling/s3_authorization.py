@@ -105,12 +105,17 @@ class ArchiveAccess:
     def from_graph(cls, graph: ResourceGraph) -> ArchiveAccess:
         outputs = graph.stack_outputs
         bucket_arn = str(outputs["bucketArn"])
+        bucket_name = str(outputs["bucketName"])
+        # The archive's own policy (its access-log bucket has another).
+        [bucket_policy] = [
+            r
+            for r in graph.by_type("aws:s3/bucketPolicy:BucketPolicy")
+            if r.inputs.get("bucket") == bucket_name
+        ]
         return cls(
-            bucket_name=str(outputs["bucketName"]),
+            bucket_name=bucket_name,
             partition=bucket_arn.split(":")[1],
-            bucket_policy=json.loads(
-                graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
-            ),
+            bucket_policy=json.loads(bucket_policy.inputs["policy"]),
             role_arn=str(outputs["agentRoleArn"]),
             role_policy=json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"]),
         )
