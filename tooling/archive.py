@@ -11,7 +11,7 @@ import gzip
 import json
 import math
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -19,6 +19,7 @@ from typing import Any
 
 from components.render.routes import S3ObjectLayout
 from demo.audit_events import SD_ID, parse_structured_data
+from tooling.completeness import Ledger, event_identity
 
 _MAX_HOURS = 24 * 8
 
@@ -114,13 +115,28 @@ def audit_params(record: Mapping[str, Any]) -> dict[str, str] | None:
 
 @dataclass
 class ServiceStats:
+    """A service's records, counted as distinct events: a record delivered twice (at least
+    once delivery) is one event, so a lost event and a duplicate never cancel out."""
+
     records: int = 0
+    events: set[Hashable] = field(default_factory=set)
     first: datetime | None = None
     last: datetime | None = None
     latencies: list[float] = field(default_factory=list)
 
-    def add(self, when: datetime | None, stored: datetime) -> None:
+    @property
+    def distinct(self) -> int:
+        return len(self.events)
+
+    @property
+    def duplicates(self) -> int:
+        return self.records - self.distinct
+
+    def add(self, identity: Hashable, when: datetime | None, stored: datetime) -> None:
         self.records += 1
+        if identity in self.events:
+            return
+        self.events.add(identity)
         if when is None:
             return
         self.first = when if self.first is None else min(self.first, when)
@@ -145,15 +161,17 @@ class Scan:
     records: int = 0
     other_runs: int = 0
     unreadable: dict[str, str] = field(default_factory=dict)
+    # Every record of every run: the node's numbering covers all it forwarded.
+    ledger: Ledger = field(default_factory=Ledger)
 
     def missing(self, min_records: int) -> list[str]:
-        """Services short of records: 'name' (none yet) or 'name (got/wanted records)'."""
+        """Services short of events: 'name' (none yet) or 'name (got/wanted events)'."""
         short = []
         for name in self.target.services:
             wanted = max(min_records, self.target.expected.get(name, 0))
-            got = self.stats.get(name, ServiceStats()).records
+            got = self.stats.get(name, ServiceStats()).distinct
             if got < wanted:
-                short.append(name if got == 0 else f"{name} ({got}/{wanted} records)")
+                short.append(name if got == 0 else f"{name} ({got}/{wanted} events)")
         return short
 
     def add_object(self, key: str, stored: datetime, body: bytes) -> None:
@@ -167,13 +185,15 @@ class Scan:
         self.size += len(body)
         for record in records:
             self.records += 1
+            when = parse_date(record.get(self.target.layout.date_key))
+            self.ledger.add(record, when or stored)
             params = audit_params(record)
             if params is None or params.get("run_id") != self.target.run_id:
                 self.other_runs += 1
                 continue
             service = params.get("service", "?")
-            when = parse_date(record.get(self.target.layout.date_key))
-            self.stats.setdefault(service, ServiceStats()).add(when, stored)
+            stats = self.stats.setdefault(service, ServiceStats())
+            stats.add(event_identity(record), when, stored)
 
 
 def hour_prefixes(target: Target, since: datetime, now: datetime) -> list[str]:
