@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench docs clean
+.PHONY: plan plan-all test lint typecheck pytest verify e2e faults diff bench docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ verify: $(STAMP)
 ## e2e: the local stack end to end on this machine (needs fluent-bit and rsyslogd)
 e2e: $(STAMP)
 	@$(PY) -m tooling.e2e
+
+## faults: the fault table (real fluent-bit, rsyslogd, moto; ~30 min with the 10 min outage)
+FAULTS_ARGS ?=
+faults: $(STAMP)
+	@$(PY) -m tooling.faults $(FAULTS_ARGS)
 
 ## diff: what this change does to every stack's plan, against BASE (default origin/main)
 BASE ?= origin/main
