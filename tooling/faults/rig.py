@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +45,9 @@ from tooling.faults.proxy import FaultProxy
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 NODE = "fault-node"
+_OUTPUT_COUNTER = re.compile(
+    r'^fluentbit_output_(?P<metric>[a-z_]+_total)\{name="(?P<plugin>[^"]+)"\} (?P<value>[0-9.e+]+)$'
+)
 SHARED_BUILD = "/opt/fluent-bit-5.1.1/bin/fluent-bit"  # ../shared/fluent-bit/build.sh's prefix
 
 
@@ -263,6 +269,29 @@ class Rig:
                 f"{daemon.name} exited with {daemon.process.returncode}: {daemon.tail()}"
             )
         return True
+
+    def agent_metrics(self) -> dict[str, float]:
+        """The agent's Prometheus counters of its S3 output (empty if it does not answer)."""
+        url = f"http://{LOOPBACK}:{self.ports.http}/api/v2/metrics/prometheus"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode("utf-8", "replace")
+        except (urllib.error.URLError, OSError):
+            return {}
+        aliases = self._s3_aliases()
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            match = _OUTPUT_COUNTER.match(line)
+            if match and match.group("plugin") in aliases:
+                found[match.group("metric")] = float(match.group("value"))
+        return found
+
+    def _s3_aliases(self) -> set[str]:
+        return {
+            str(o.get("alias", "s3"))
+            for o in self.stack.agent_config["pipeline"]["outputs"]
+            if o["name"] == "s3"
+        }
 
     def agent_log(self) -> str:
         path = self.root / "fluent-bit.log"

@@ -205,6 +205,12 @@ def run_scenario(scenario: Scenario, settings: RunSettings, log: Callable[[str],
             notes.append(stream.error)
         archive = ArchiveCount(run_id)
         settle(rig, archive, stream.sent, drain_bound(scenario, settings), settings.quiet_s)
+        metrics = rig.agent_metrics()
+        shown = ("errors_total", "dropped_records_total", "retries_total", "retries_failed_total")
+        notes.append(
+            "agent counters since its last start: "
+            + ", ".join(f"{name}={metrics.get(name, 0):.0f}" for name in shown)
+        )
         verdict, lines = run_verify(rig, run_id, stream.sent, since, settings.upload_timeout_s)
         notes += [line for line in lines if "LOST" in line or "not delivered" in line]
         log_text = rig.agent_log()
