@@ -10,6 +10,7 @@ when rsyslogd is down the sender waits for it and sends the same event again (bo
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -103,6 +104,8 @@ class ArchiveCount:
     copies: Counter[int] = field(default_factory=Counter)
     seen_keys: set[str] = field(default_factory=set)
     objects: int = 0
+    records: int = 0
+    record_bytes: int = 0  # as JSON lines, i.e. as the S3 output buffers them uncompressed
     last_growth: float = field(default_factory=time.monotonic)
 
     @property
@@ -128,6 +131,8 @@ class ArchiveCount:
                 self.objects += 1
                 self.last_growth = time.monotonic()
                 for record in decode_body(body):
+                    self.records += 1
+                    self.record_bytes += len(json.dumps(record, separators=(",", ":"))) + 1
                     params = audit_params(record)
                     if params and params.get("run_id") == self.run_id and "n" in params:
                         self.copies[int(params["n"])] += 1

@@ -219,6 +219,8 @@ def run_scenario(scenario: Scenario, settings: RunSettings, log: Callable[[str],
             for name, pattern in TELLTALES.items()
             if pattern.search(log_text)
         ]
+        if archive.records:
+            notes.append(f"{archive.record_bytes / archive.records:.0f} bytes per record")
         if stream.resends:
             notes.append(f"sender reconnected {stream.resends}x")
     return Result(
