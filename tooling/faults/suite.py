@@ -17,6 +17,7 @@ import io
 import math
 import re
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -115,6 +116,28 @@ def s3_outage(seconds: float, mode: str) -> Fault:
     return fault
 
 
+def s3_outage_then_replay(seconds: float) -> Fault:
+    """S3 refused for `seconds`; back, restart the agent (does it resend the quarantine? it
+    does not), then `tooling.replay_quarantine` on the store_dir."""
+    outage = s3_outage(seconds, "refuse")
+
+    def fault(rig: Rig) -> None:
+        from tooling.replay_quarantine import replay
+        from tooling.verify import stack_defaults
+
+        outage(rig)
+        rig.stop_agent(signal.SIGTERM, timeout=60)
+        rig.start_agent()
+        time.sleep(3 * rig.upload_timeout_s)
+        route = stack_defaults("local").route.resolved(rig.bucket, rig.stack.region, "audit/local/")
+        replay(
+            rig.root / "fluent-bit" / "s3", route.layout, rig.bucket, rig.s3(), False, sys.stderr
+        )
+
+    fault.__name__ = f"s3_refuse_{seconds:.0f}s_replay"
+    return fault
+
+
 def scenarios(outage_short_s: float = 60.0, outage_long_s: float = 600.0) -> list[Scenario]:
     """Every row of `make faults`, in order."""
     return [
@@ -141,6 +164,15 @@ def scenarios(outage_short_s: float = 60.0, outage_long_s: float = 600.0) -> lis
             f"S3 refuses {outage_short_s:.0f} s, retry_limit no_limits (before #11)",
             s3_outage(outage_short_s, "refuse"),
             outage_short_s + 30,
+            15,
+            s3_overrides=(("retry_limit", "no_limits"),),
+            outage_s=outage_short_s,
+        ),
+        Scenario(
+            f"S3 refuses {outage_short_s:.0f} s, retry_limit no_limits, agent restarted, "
+            "then replay_quarantine",
+            s3_outage_then_replay(outage_short_s),
+            outage_short_s + 60,
             15,
             s3_overrides=(("retry_limit", "no_limits"),),
             outage_s=outage_short_s,
