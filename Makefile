@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify e2e faults diff bench docs clean
+.PHONY: plan plan-all test lint typecheck pytest verify e2e faults diff bench docs schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ clean:
 ## docs: regenerate docs/config-reference.md from the config models
 docs: $(STAMP)
 	@$(PY) -m tooling.config_reference > docs/config-reference.md
+
+## schema: regenerate the committed Fluent Bit plugin schema from the binary (fluent-bit -J)
+schema: $(STAMP)
+	@$(PY) -m tooling.fluent_bit_schema --write
 
 ## verify: prove the demo's audit events reached S3 (stack outputs, or flags in ARGS)
 verify: $(STAMP)

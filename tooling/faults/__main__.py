@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from tooling.faults.rig import find_fluent_bit, find_rsyslogd
+from tooling.agent import find_fluent_bit
+from tooling.faults.rig import find_rsyslogd
 from tooling.faults.suite import Result, RunSettings, main_args, render, run_scenario, scenarios
 
 

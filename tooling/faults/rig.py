@@ -30,40 +30,26 @@ from typing import IO, Any
 
 from components.render.fluent_bit_config import to_yaml
 from components.render.rsyslog import render_main_conf, render_rsyslog_conf
-from tooling.e2e import (
+from tooling.e2e import LocalStack, load_local_stack, remap_node_syslog
+from tooling.faults.proxy import FaultProxy
+from tooling.localrun import (
     DUMMY_AWS_ENV,
-    LocalStack,
-    Ports,
+    AgentPorts,
     create_bucket,
     http_ok,
-    load_local_stack,
     remap_agent_config,
-    remap_node_syslog,
     s3_client,
 )
-from tooling.faults.proxy import FaultProxy
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 NODE = "fault-node"
 _OUTPUT_COUNTER = re.compile(
     r'^fluentbit_output_(?P<metric>[a-z_]+_total)\{name="(?P<plugin>[^"]+)"\} (?P<value>[0-9.e+]+)$'
 )
-SHARED_BUILD = "/opt/fluent-bit-5.1.1/bin/fluent-bit"  # ../shared/fluent-bit/build.sh's prefix
 
 
 class RigError(Exception):
     """A daemon would not start or stop; one line."""
-
-
-def find_fluent_bit() -> str | None:
-    """$FLUENT_BIT, else `fluent-bit` on PATH, else the shared build's binary."""
-    configured = os.environ.get("FLUENT_BIT")
-    if configured:
-        return configured if os.access(configured, os.X_OK) else None
-    found = shutil.which("fluent-bit")
-    if found:
-        return found
-    return SHARED_BUILD if os.access(SHARED_BUILD, os.X_OK) else None
 
 
 def find_rsyslogd() -> str | None:
@@ -187,7 +173,7 @@ class Rig:
 
     def _write_agent_config(self) -> None:
         assert self.proxy is not None
-        ports = Ports(syslog=self.ports.syslog, agent=self.ports.agent, http=self.ports.http, s3=0)
+        ports = AgentPorts(syslog=self.ports.agent, http=self.ports.http)
         endpoint = f"http://{LOOPBACK}:{self.proxy.port}"
         config, _ = remap_agent_config(
             self.stack.agent_config, self.root / "fluent-bit", ports, endpoint, self.bucket
