@@ -130,6 +130,7 @@ class Rig:
         self.rsyslog: Daemon | None = None
         self._moto: Daemon | None = None
         self.proxy: FaultProxy | None = None
+        self.s3_back_at: float | None = None  # monotonic time an S3 outage ended
         self.moto_endpoint = f"http://{LOOPBACK}:{self.ports.moto}"
         self._agent_config = root / "fluent-bit" / "fluent-bit.yaml"
         self._rsyslog_conf = root / "rsyslog" / "rsyslog.conf"

@@ -107,6 +107,7 @@ class ArchiveCount:
     records: int = 0
     record_bytes: int = 0  # as JSON lines, i.e. as the S3 output buffers them uncompressed
     last_growth: float = field(default_factory=time.monotonic)
+    complete_at: float | None = None  # when every sent event was first seen
 
     @property
     def distinct(self) -> int:

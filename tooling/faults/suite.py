@@ -111,6 +111,7 @@ def s3_outage(seconds: float, mode: str) -> Fault:
             time.sleep(seconds)
         finally:
             rig.proxy.set_mode("forward")
+            rig.s3_back_at = time.monotonic()
 
     fault.__name__ = f"s3_{mode}_{seconds:.0f}s"
     return fault
@@ -251,6 +252,9 @@ def run_scenario(scenario: Scenario, settings: RunSettings, log: Callable[[str],
             for name, pattern in TELLTALES.items()
             if pattern.search(log_text)
         ]
+        if rig.s3_back_at is not None and archive.complete_at is not None:
+            after = archive.complete_at - rig.s3_back_at
+            notes.append(f"archive complete within {after:.0f} s of S3 coming back")
         if archive.records:
             notes.append(f"{archive.record_bytes / archive.records:.0f} bytes per record")
         if stream.resends:
@@ -274,6 +278,8 @@ def settle(rig: Rig, archive: ArchiveCount, sent: int, bound_s: float, quiet_s: 
     deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
         archive.refresh(client, rig.bucket)
+        if archive.complete_at is None and archive.distinct >= sent:
+            archive.complete_at = time.monotonic()
         quiet = time.monotonic() - archive.last_growth
         if archive.distinct >= sent and quiet >= quiet_s:
             return
