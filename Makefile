@@ -58,7 +58,7 @@ e2e: $(STAMP)
 ## faults: the fault table (real fluent-bit, rsyslogd, moto; ~30 min with the 10 min outage)
 FAULTS_ARGS ?=
 faults: $(STAMP)
-	@$(PY) -m tooling.faults $(FAULTS_ARGS)
+	@$(PY) -m tooling.faults.table $(FAULTS_ARGS)
 
 ## diff: what this change does to every stack's plan, against BASE (default origin/main)
 BASE ?= origin/main

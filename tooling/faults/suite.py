@@ -326,7 +326,7 @@ def render(results: list[Result]) -> str:
 
 
 def main_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tooling.faults", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tooling.faults.table", description=__doc__)
     parser.add_argument("--short", action="store_true", help="skip the long (10 min) outage")
     parser.add_argument("--only", help="run the scenarios whose name contains this text")
     parser.add_argument("--rate", type=float, default=300.0, help="events per second")

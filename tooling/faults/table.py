@@ -1,4 +1,5 @@
-"""`make faults`: the fault table for the current configs (see tooling.faults.suite).
+"""`make faults` (python -m tooling.faults.table): the fault table for the current configs
+(see tooling.faults.suite).
 
 Exit 0 when no scenario with the configs as rendered lost an event; 1 otherwise; 2 when
 fluent-bit or rsyslogd is missing. Rows that change a setting (to show what it did) only
