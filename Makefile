@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify e2e faults diff bench docs schema clean
+.PHONY: plan plan-all test lint typecheck pytest verify query e2e e2e-alerts faults diff bench docs schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,16 @@ schema: $(STAMP)
 verify: $(STAMP)
 	@$(PY) -m tooling.verify --stack $(STACK) $(ARGS)
 
+## query: a named query Q on the stack's Athena workgroup, or on DuckDB with LOCAL=<dir|S3 endpoint>
+##        e.g. make query Q=failed-commands STACK=dev START=2026-11-30 END=2026-12-01
+##             make query Q=commands-in-pod LOCAL=./archive PARAMS="namespace=demo pod=web-1"
+Q ?=
+query: $(STAMP)
+	@$(PY) -m tooling.query --stack $(STACK) --query "$(Q)" \
+		$(if $(LOCAL),--local "$(LOCAL)") $(if $(BUCKET),--bucket "$(BUCKET)") \
+		$(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
+		$(foreach p,$(PARAMS),--param "$(p)") $(ARGS)
+
 ## e2e: the local stack end to end on this machine (needs fluent-bit and rsyslogd)
 e2e: $(STAMP)
 	@$(PY) -m tooling.e2e
@@ -59,6 +69,10 @@ e2e: $(STAMP)
 FAULTS_ARGS ?=
 faults: $(STAMP)
 	@$(PY) -m tooling.faults.table $(FAULTS_ARGS)
+
+## e2e-alerts: the alert rules against the real agent and Prometheus, S3 cut and restored (6-9 min)
+e2e-alerts: $(STAMP)
+	@$(PY) -m tooling.alert_check
 
 ## diff: what this change does to every stack's plan, against BASE (default origin/main)
 BASE ?= origin/main

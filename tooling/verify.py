@@ -50,6 +50,7 @@ from tooling.archive import (
     scan_once,
 )
 from tooling.completeness import Verdict, render_verdict
+from tooling.heartbeat_cli import HeartbeatInputError, heartbeat_flags, run_heartbeat
 
 EXIT_OK, EXIT_MISSING, EXIT_INPUT = 0, 1, 2
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
@@ -334,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every seq_instance began inside --since: a missing 1..k-1 is lost too",
     )
+    heartbeat_flags(parser)
     return parser
 
 
@@ -349,8 +351,13 @@ def verify(
     err = err or sys.stderr
     defaults = stack_defaults(args.stack, args.route)
     outputs = {} if args.no_pulumi or not args.stack else pulumi_outputs(args.stack)
+    if args.heartbeat:
+        # Heartbeats are per node, not per demo run: the run and services do not matter.
+        args.run_id, args.services = args.run_id or "-", args.services or "-"
     target = resolve_target(args, outputs, defaults)
     since = parse_since(args.since, clock())
+    if args.heartbeat:
+        return run_heartbeat(args, Archive(target, client), since, clock(), out)
     timeout = args.timeout if args.timeout is not None else target.upload_timeout_s + 120
     archive = Archive(target, client)
     scan = Scan(target, since)
@@ -420,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return verify(args)
-    except VerifyError as error:
+    except (VerifyError, HeartbeatInputError) as error:
         print(f"verify: {error}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

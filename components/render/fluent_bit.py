@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.render.agent_monitoring import AgentMonitoring
 from components.render.fluent_bit_parsers import RFC3164_PARSER, RFC5424_PARSER
 from components.render.model import CamelModel
 from components.render.names import DNS_LABEL_PATTERN
@@ -32,7 +33,12 @@ LogLevel = Literal["off", "error", "warn", "info", "debug", "trace"]
 # Env vars the DaemonSet must set from the downward API; the config reads them as ${VAR}.
 DOWNWARD_API_ENV: dict[str, str] = {"NODE_NAME": "spec.nodeName", "HOST_IP": "status.hostIP"}
 
+# Readiness: /api/v1/health counts errors and failed retries of ALL outputs in hc_period.
 HEALTH_PATH = "/api/v1/health"
+# Liveness: /api/v1/uptime answers 200 from the HTTP server whatever the outputs do
+# (src/http_server/api/v1/uptime.c), so one failing route cannot get the agent restarted
+# and take the archive's buffer and retries down with it.
+UPTIME_PATH = "/api/v1/uptime"
 METRICS_PATH = "/api/v2/metrics/prometheus"
 # Pod grace beyond Fluent Bit's own `grace`, so the kubelet never kills a flushing agent.
 TERMINATION_GRACE_MARGIN_SECONDS = 15
@@ -300,6 +306,8 @@ class PipelineContext:
 
     cluster_name: str
     environment: Environment
+    # Heartbeat filter and rsyslog-stats pipeline (components.render.agent_monitoring).
+    monitoring: AgentMonitoring | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", self.cluster_name):

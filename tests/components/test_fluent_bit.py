@@ -113,8 +113,10 @@ def test_resources_priority_tolerations_and_rolling_update() -> None:
 def test_probes_and_grace_period() -> None:
     graph = _graph(grace=40)
     container = _container(graph)
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"]["path"] == "/api/v1/health"
+    # A failing secondary route makes /api/v1/health unhealthy: it may take the pod out of
+    # readiness, never get it killed (liveness is the process answering, /api/v1/uptime).
+    assert container["livenessProbe"]["httpGet"]["path"] == "/api/v1/uptime"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/health"
     config = yaml.safe_load(
         graph.one("kubernetes:core/v1:ConfigMap").inputs["data"]["fluent-bit.yaml"]
     )

@@ -43,6 +43,7 @@ REPRESENTATIVE: dict[str, tuple[dict[str, Any], PipelineContext]] = {
                     "host": "vpc-audit.eu-west-1.es.amazonaws.com",
                     "awsAuth": True,
                     "awsRegion": "eu-west-1",
+                    "domainArn": "arn:aws:es:eu-west-1:123456789012:domain/audit",
                 },
             ],
             "storage": {"sync": "full"},
