@@ -7,6 +7,7 @@ whose message is one line, fit to show a user as is.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import math
@@ -174,12 +175,21 @@ class Scan:
                 short.append(name if got == 0 else f"{name} ({got}/{wanted} events)")
         return short
 
-    def add_object(self, key: str, stored: datetime, body: bytes) -> None:
+    def add_object(
+        self, key: str, stored: datetime, body: bytes, numbering_only: bool = False
+    ) -> None:
+        """Tally an object's records; `numbering_only`: an object of another tag of the same
+        nodes (the heartbeat), whose records share the nodes' numbering but no service."""
         self.seen.add(key)
         try:
             records = decode_body(body)
         except UnreadableObjectError as error:
             self.unreadable[key] = str(error)
+            return
+        if numbering_only:
+            for record in records:
+                when = parse_date(record.get(self.target.layout.date_key))
+                self.ledger.add(record, when or stored)
             return
         self.objects += 1
         self.size += len(body)
@@ -257,6 +267,17 @@ class Archive:
         body: bytes = self._call("read", response["Body"].read)
         return body
 
+    def tags(self) -> list[str]:
+        """The tags that have objects under the layout's key prefix."""
+        prefix = self.target.layout.key_prefix
+        page = self._call(
+            "list",
+            lambda: self.client.list_objects_v2(
+                Bucket=self.target.bucket, Prefix=prefix, Delimiter="/", MaxKeys=100
+            ),
+        )
+        return [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
+
     def top_level(self) -> list[str]:
         """First-level prefixes (and whether the bucket has anything at all)."""
         page = self._call(
@@ -314,14 +335,19 @@ def _client_error(error: Any, what: str, where: str) -> str:
 
 
 def scan_once(archive: Archive, scan: Scan, now: datetime) -> None:
+    """Read the objects not read yet: the target's tag, then every other tag under the
+    prefix (heartbeats) for the numbering, since a node numbers every record it forwards."""
     target = scan.target
-    for key, stored in archive.list_new(hour_prefixes(target, scan.since, now), scan.since):
-        if key in scan.seen:
-            continue
-        try:
-            body = archive.read(key)
-        except ArchiveError as error:
-            scan.seen.add(key)
-            scan.unreadable[key] = str(error)
-            continue
-        scan.add_object(key, stored, body)
+    others = [tag for tag in archive.tags() if tag != target.tag]
+    for tag in [target.tag, *others]:
+        tagged = dataclasses.replace(target, tag=tag)
+        for key, stored in archive.list_new(hour_prefixes(tagged, scan.since, now), scan.since):
+            if key in scan.seen:
+                continue
+            try:
+                body = archive.read(key)
+            except ArchiveError as error:
+                scan.seen.add(key)
+                scan.unreadable[key] = str(error)
+                continue
+            scan.add_object(key, stored, body, numbering_only=tag != target.tag)

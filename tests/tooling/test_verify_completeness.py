@@ -19,6 +19,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from components.render.agent_monitoring import heartbeat_tag
 from demo.audit_events import SD_ID
 from tooling.verify import EXIT_MISSING, EXIT_OK, main, stack_defaults
 
@@ -76,12 +77,14 @@ def agent_record(seq: int | None, when: datetime, instance: str = "boot-1") -> d
     return record
 
 
-def put_object(s3: Any, bucket: str, records: list[dict[str, Any]]) -> str:
+def put_object(
+    s3: Any, bucket: str, records: list[dict[str, Any]], tag: str = "audit.syslog"
+) -> str:
     """One object, keyed and encoded like the agent's upload of these records."""
     layout = stack_defaults("dev").route.resolved(bucket, REGION, PREFIX).layout
     first = datetime.fromisoformat(records[0]["date"])
     key = first.strftime(
-        layout.key_format.replace("$TAG", "audit.syslog").replace("$UUID", secrets.token_hex(4))
+        layout.key_format.replace("$TAG", tag).replace("$UUID", secrets.token_hex(4))
     ).lstrip("/")
     body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
     s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(body.encode()))
@@ -193,3 +196,18 @@ def test_missing_start_of_an_instance_counts_only_with_whole_instances(
     assert "1-5 (" in capsys.readouterr().out
     assert verify(endpoint, bucket, "--whole-instances") == EXIT_MISSING
     assert "seq 1-5" in capsys.readouterr().err
+
+
+def test_numbers_carried_by_heartbeats_are_not_gaps(
+    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The node numbers every record it forwards; the agent files its heartbeats under
+    # their own tag. Seq 5 is a heartbeat: no gap while its object is there.
+    records = stream(10, ago=400)
+    put_object(s3, bucket, records[:4] + records[5:])
+    beat = put_object(s3, bucket, [records[4]], tag=heartbeat_tag("audit.syslog"))
+    assert verify(endpoint, bucket) == EXIT_OK
+    assert "1-10" in capsys.readouterr().out
+    s3.delete_object(Bucket=bucket, Key=beat)
+    assert verify(endpoint, bucket) == EXIT_MISSING
+    assert "seq 5 (" in capsys.readouterr().err
