@@ -160,7 +160,7 @@ def test_expected_counts_catch_a_partial_delivery(
 ) -> None:
     upload(bucket, events("service-1", 2, ago=10) + events("service-2", 1, ago=10))
     assert verify(endpoint, bucket, services="service-1=3,service-2=1") == EXIT_MISSING
-    assert "service-1 (2/3 records)" in capsys.readouterr().err
+    assert "service-1 (2/3 events)" in capsys.readouterr().err
     assert verify(endpoint, bucket, services="service-1=2,service-2=1") == EXIT_OK
     assert verify(endpoint, bucket, services="service-1=two") == EXIT_INPUT
 

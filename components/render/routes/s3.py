@@ -36,6 +36,16 @@ S3_MAX_PUT_OBJECT_BYTES = 50_000_000
 S3_MAX_FILE_BYTES = 50_000_000_000
 S3_MIN_FILE_BYTES = 1_000_000
 
+# out_s3 caps retry_limit no_limits to 5 (MAX_UPLOAD_ERRORS) and, once a file has failed
+# retry_limit + 1 times, moves it to <store_dir>/quarantine, which nothing reads again:
+# not the running agent, not a restarted one. A number is honoured as given. Attempt n
+# waits 2*n s after the previous one (upload queue, preserve_data_ordering on), at the
+# upload timer's pace at least, so n attempts span ~n*n s: 100,000 is ~300 years, i.e.
+# never, and 1,000 (~11 days) is the least a route may set. After an outage of T seconds
+# the next attempt comes within ~2*sqrt(T) s of S3's return (10 min: ~50 s; 1 day: ~10 min).
+S3_RETRY_LIMIT = 100_000
+S3_MIN_RETRY_LIMIT = 1_000
+
 
 @dataclass(frozen=True)
 class S3ObjectLayout:
@@ -79,16 +89,13 @@ class S3Route(RouteBase):
     uses_engine_storage_limit: ClassVar[bool] = False
 
     type: Literal["s3"] = "s3"
-    # The s3 plugin caps 'no_limits' to 5 (with a warning at start). A failed upload is
-    # retried about once a minute (its timer: uploadTimeout / 6, between 6 s and 60 s), so 60
-    # rides out roughly an hour of S3 outage; after that the plugin moves the chunk to its
-    # quarantine directory on the node (retry_exhausted_action's default), it does not delete it.
-    retry_limit: int = Field(
-        default=60,
-        ge=1,
+    retry_limit: int | Literal["no_limits"] = Field(
+        default=S3_RETRY_LIMIT,
         description=(
-            "Failed uploads of a chunk before the s3 plugin quarantines it on the node (about "
-            "one attempt a minute); a number, since the plugin caps 'no_limits' to 5."
+            "Upload attempts before the plugin parks a file in its quarantine. The plugin "
+            "caps 'no_limits' to 5 (about 40 s of outage), so the archive sets a number: "
+            f"at least {S3_MIN_RETRY_LIMIT}, retries back off 2 s more each time, so "
+            "n attempts span about n*n seconds."
         ),
     )
     bucket: str | None = Field(
@@ -178,6 +185,17 @@ class S3Route(RouteBase):
     @property
     def object_size(self) -> str:
         return self.total_file_size or ("50M" if self.put_object else "100M")
+
+    @field_validator("retry_limit")
+    @classmethod
+    def _retries_outlast_an_outage(cls, value: int | str) -> int | str:
+        if value == "no_limits" or (isinstance(value, int) and value < S3_MIN_RETRY_LIMIT):
+            raise ValueError(
+                f"retryLimit {value!r}: accepted is a number >= {S3_MIN_RETRY_LIMIT} (default "
+                f"{S3_RETRY_LIMIT}); Fluent Bit's S3 output caps 'no_limits' to 5 retries and "
+                f"then parks the data in its quarantine, where nothing uploads it"
+            )
+        return value
 
     @model_validator(mode="after")
     def _sizes_fit_the_plugin(self) -> "S3Route":
