@@ -26,6 +26,7 @@ class ParserSpec:
     time_format: str
     time_keep: bool
     time_offset: str | None = None
+    types: str | None = None
 
     def as_config(self) -> dict[str, str]:
         entry = {
@@ -38,6 +39,8 @@ class ParserSpec:
         }
         if self.time_offset is not None:
             entry["time_offset"] = self.time_offset
+        if self.types is not None:
+            entry["types"] = self.types
         return entry
 
 
@@ -47,8 +50,13 @@ class ParserSpec:
 # ("...T12:00:00Z"), and then Fluent Bit drops `time` and stamps the ingest time, so
 # `timestamp` is what keeps the original. A malformed STRUCTURED-DATA falls into `message`
 # rather than failing the line: the syslog input DROPS lines its parser does not match.
+# Node syslog numbers each record (components.render.rsyslog_numbering): "<seq>
+# <seq_instance> " comes before the message. Optional, so un-numbered senders still parse.
+_NUMBERING = r"(?:(?<seq>[0-9]{1,20}) (?<seq_instance>[0-9A-Za-z_.:-]{1,100}) )?"
+# `seq` becomes a JSON integer in the record (the parser's `types`).
+_NUMBERING_TYPES = "seq:integer"
 _RFC5424_REGEX = (
-    r"^<(?<pri>[0-9]{1,3})>(?<version>[0-9]{1,2}) "
+    r"^" + _NUMBERING + r"<(?<pri>[0-9]{1,3})>(?<version>[0-9]{1,2}) "
     r"(?=(?<timestamp>[^ ]+))(?<time>[^ ]+) "
     r"(?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[^ ]+) (?<msgid>[^ ]+) "
     r'(?:(?<extradata>-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: |$))?'
@@ -57,7 +65,7 @@ _RFC5424_REGEX = (
 # RFC 3164 has neither year nor zone: Fluent Bit adds the current year (UTC) and we state
 # the zone with time_offset (settings.rfc3164TimeOffset, UTC by default as on EKS nodes).
 _RFC3164_REGEX = (
-    r"^<(?<pri>[0-9]{1,3})>"
+    r"^" + _NUMBERING + r"<(?<pri>[0-9]{1,3})>"
     r"(?<timestamp>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}) "
     r"(?<host>[^ ]+) (?:(?<ident>[^ :\[]+)(?:\[(?<pid>[0-9]+)\])?: )?(?<message>.*)$"
 )
@@ -72,6 +80,7 @@ def parser_specs(rfc3164_time_offset: str = "+0000") -> dict[str, ParserSpec]:
             time_key="time",
             time_format="%Y-%m-%dT%H:%M:%S.%L%z",
             time_keep=False,
+            types=_NUMBERING_TYPES,
         ),
         RFC3164_PARSER: ParserSpec(
             name=RFC3164_PARSER,
@@ -80,6 +89,7 @@ def parser_specs(rfc3164_time_offset: str = "+0000") -> dict[str, ParserSpec]:
             time_format="%b %d %H:%M:%S",
             time_keep=True,
             time_offset=rfc3164_time_offset,
+            types=_NUMBERING_TYPES,
         ),
     }
 

@@ -18,6 +18,7 @@ from components.render.rsyslog import (
     rs_object,
     rs_ruleset,
 )
+from components.render.rsyslog_numbering import FORWARD_TEMPLATE
 from tests.rsyslog_harness import (
     NodeLayout,
     RsyslogDaemon,
@@ -112,7 +113,7 @@ def test_forwarding_action_is_tcp_rfc5424_with_a_bounded_disk_queue() -> None:
     (forward,) = _objects(render_rsyslog_conf(settings, 24224, "10.0.0.7"), "action")[:1]
     assert forward["type"] == "omfwd"
     assert (forward["target"], forward["port"], forward["protocol"]) == ("10.0.0.7", "24224", "tcp")
-    assert forward["template"] == TEMPLATE_RFC5424
+    assert forward["template"] == FORWARD_TEMPLATE
     assert forward["queue.type"] == "LinkedList"
     assert forward["queue.filename"]
     assert forward["queue.spooldirectory"] == "/data/spool"
@@ -130,7 +131,7 @@ def test_inputs_listen_on_the_configured_address_and_share_one_ruleset() -> None
         ("10.1.2.3", "1514")
     }
     assert inputs["imuxsock"]["socket"] == settings.socket_path
-    (ruleset,) = re.findall(r'ruleset\(name="([^"]+)"\)', text)
+    (ruleset,) = [r["name"] for r in _objects(text, "ruleset")]
     assert {i["ruleset"] for i in inputs.values()} == {ruleset}
 
 
