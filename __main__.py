@@ -11,6 +11,7 @@ from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.render.fluent_bit import PipelineContext
 from components.render.iam import audit_writer_policy
+from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 cfg = from_pulumi()
 tags = {**cfg.tags, "environment": cfg.environment, "managed-by": "pulumi"}
@@ -72,6 +73,18 @@ node_syslog = NodeSyslog(
         depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
     ),
 )
+
+if cfg.node_syslog.mode == "userdata":
+    # Nodes register tainted until their rsyslog answers; this lifts the taint per node.
+    SyslogGate(
+        "syslog-gate",
+        SyslogGateArgs(
+            namespace=cfg.agent.namespace,
+            listen_port=cfg.node_syslog.listen_port,
+            provider=cluster.provider,
+            depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+        ),
+    )
 
 demo = None
 if cfg.demo.enabled:

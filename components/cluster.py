@@ -19,6 +19,10 @@ import pulumi_kubernetes as k8s
 from components.kms import rotating_key
 from components.settings import ClusterSettings
 
+# The Kubernetes half of `pulumi up` creates Namespaces, a ClusterRole and its binding:
+# cluster-scoped writes that AmazonEKSAdminPolicy/EditPolicy do not allow.
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
 # AWS-managed policies every EKS worker node needs; nothing broader.
 _NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
@@ -48,6 +52,7 @@ class ClusterAccess(pulumi.ComponentResource):
     cluster: eks.Cluster | None
     node_group: eks.ManagedNodeGroup | None
     launch_template: aws.ec2.LaunchTemplate | None
+    access_entries: list[aws.eks.AccessEntry]
 
     def __init__(
         self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None
@@ -57,6 +62,7 @@ class ClusterAccess(pulumi.ComponentResource):
         self.cluster = None
         self.node_group = None
         self.launch_template = None
+        self.access_entries = []
         self.cluster_name = pulumi.Output.from_input(settings.name)
         if settings.mode == "eks":
             self._create_eks(name, args)
@@ -122,10 +128,23 @@ class ClusterAccess(pulumi.ComponentResource):
             enabled_cluster_log_types=list(settings.enabled_log_types),
             encryption_config_key_arn=secrets_key.arn,
             skip_default_node_group=True,
-            instance_roles=[node_role],
+            # Access entries only: no aws-auth ConfigMap written through the Kubernetes API
+            # (CONFIG_MAP mode), so any principal listed in config can manage the cluster.
+            authentication_mode=eks.AuthenticationMode.API,
             tags=tags,
             opts=child,
         )
+        grants = self._access_entries(name, args, tags)
+        node_entry = aws.eks.AccessEntry(
+            f"{name}-access-nodes",
+            cluster_name=settings.name,
+            principal_arn=node_role.arn,
+            # EC2_LINUX: the node identity (system:nodes); no access policy may be attached.
+            type="EC2_LINUX",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+        self.access_entries.append(node_entry)
 
         group = settings.node_group
         self.launch_template = aws.ec2.LaunchTemplate(
@@ -178,15 +197,49 @@ class ClusterAccess(pulumi.ComponentResource):
             ),
             labels={"container-audit-log/node": "true"},
             tags=tags,
-            opts=child,
+            # Nodes join only once their role may authenticate.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[node_entry]),
         )
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.cluster.kubeconfig_json,
-            opts=child,
+            # Kubernetes resources wait until the deploy principals may create them.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_provider_url = self.cluster.oidc_provider_url
+
+    def _access_entries(
+        self, name: str, args: ClusterAccessArgs, tags: Mapping[str, str]
+    ) -> list[pulumi.Resource]:
+        """A STANDARD access entry and a cluster-scoped admin policy association per
+        principal in config (the creator's entry is EKS's own)."""
+        assert self.cluster is not None
+        cluster_name = args.settings.name
+        grants: list[pulumi.Resource] = [self.cluster]
+        for _kind, arn in args.settings.access.entries():
+            # Named by account and role, so reordering the config replaces nothing.
+            label = f"{name}-access-{arn.split(':')[4]}-{arn.rsplit('/', 1)[1]}"
+            entry = aws.eks.AccessEntry(
+                label,
+                cluster_name=cluster_name,
+                principal_arn=arn,
+                type="STANDARD",
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            )
+            association = aws.eks.AccessPolicyAssociation(
+                f"{label}-policy",
+                cluster_name=cluster_name,
+                principal_arn=arn,
+                policy_arn=f"arn:{args.partition}:eks::aws:cluster-access-policy/"
+                f"{CLUSTER_ADMIN_POLICY}",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+            self.access_entries.append(entry)
+            grants.append(association)
+        return grants
 
     def _use_existing(self, name: str, args: ClusterAccessArgs) -> None:
         settings = args.settings

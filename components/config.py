@@ -22,6 +22,8 @@ from components.render.model import CamelModel
 from components.render.rsyslog import NodeSyslogSettings
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
+# Stacks whose nodes must not land in the default VPC's public subnets.
+PRIVATE_NETWORK_ENVIRONMENTS = ("staging", "prod")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 
 
@@ -52,11 +54,27 @@ class StackConfig(CamelModel):
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:
+        cluster = self.cluster
+        if (
+            self.environment in PRIVATE_NETWORK_ENVIRONMENTS
+            and cluster.mode == "eks"
+            and not cluster.subnet_ids
+        ):
+            raise ValueError(
+                f"cluster.subnetIds is empty: {self.environment} nodes must run in private "
+                "subnets of your VPC (set cluster.vpcId and cluster.subnetIds); unset, they "
+                "land in the default VPC's public subnets"
+            )
         syslog, agent = self.node_syslog, self.agent
         if syslog.mode == "userdata" and self.cluster.mode != "eks":
             raise ValueError(
                 "nodeSyslog.mode 'userdata' installs rsyslog on nodes this project creates "
                 "(cluster.mode 'eks'); an existing cluster needs mode 'daemonset'"
+            )
+        if syslog.mode == "userdata" and not syslog.tcp:
+            raise ValueError(
+                "nodeSyslog.tcp is false with mode 'userdata': nodes stay tainted until "
+                f"rsyslog answers on TCP {syslog.listen_port}; keep tcp: true"
             )
         if syslog.fluent_bit_syslog_format != agent.tcp_framing:
             raise ValueError(

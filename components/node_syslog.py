@@ -23,7 +23,13 @@ from components.render.rsyslog import (
     render_main_conf,
     render_rsyslog_conf,
 )
-from components.render.user_data import render_user_data, rsyslog_install_part
+from components.render.syslog_gate import TAINT_EFFECT, TAINT_KEY, node_config
+from components.render.user_data import (
+    NODE_CONFIG,
+    UserDataPart,
+    render_user_data,
+    rsyslog_install_part,
+)
 from components.render.workload import (
     ARTIFACT_ANNOTATION,
     CONFIG_CHECKSUM_ANNOTATION,
@@ -45,11 +51,16 @@ DROPIN_FILE = PurePosixPath(DROPIN_PATH).name
 
 
 def node_user_data(settings: NodeSyslogSettings, agent_port: int) -> str | None:
-    """The EKS node user data that installs rsyslog, or None outside `userdata` mode."""
+    """The EKS node user data, or None outside `userdata` mode: the node registers with the
+    startup taint (NodeConfig), then installs rsyslog (shell part); the syslog-gate lifts
+    the taint once rsyslog answers."""
     if settings.mode != "userdata":
         return None
     dropin = render_rsyslog_conf(settings, agent_port)
-    return render_user_data([rsyslog_install_part(dropin, settings)])
+    taint = f"{TAINT_KEY}=true:{TAINT_EFFECT}"
+    return render_user_data(
+        [UserDataPart(NODE_CONFIG, node_config()), rsyslog_install_part(dropin, settings, taint)]
+    )
 
 
 @dataclass(frozen=True)
@@ -132,13 +143,20 @@ def syslog_daemonset_spec(settings: NodeSyslogSettings, config_map: str, checksu
 
 
 def _syslog_security_context(settings: NodeSyslogSettings) -> Manifest:
-    # Root, with one capability. Root: the queue and state directories are root-owned
+    # Root, with two capabilities. Root: the queue and state directories are root-owned
     # hostPaths and the journal files are root:systemd-journal 0640 (owner read only
     # without DAC_OVERRIDE, which is dropped). NET_BIND_SERVICE: syslog's port 514 is
-    # below 1024. Nothing else: no privilege escalation, read-only image.
+    # below 1024. SETPCAP: rsyslog built with libcap-ng (the official image) drops the
+    # capabilities it does not use at start, bounding set included, and exits when it
+    # cannot (capng_apply fails without SETPCAP). `global(libcapng.enable="off")` would
+    # avoid that too, but rsyslog before 8.2310 refuses the parameter, so the config
+    # would no longer be one text for every rsyslog it meets; SETPCAP changes nothing
+    # for older builds. With no capability at all rsyslog skips dropping, so SETPCAP
+    # comes only with NET_BIND_SERVICE. Nothing else: no privilege escalation,
+    # read-only image.
     context = container_security_context(run_as_root=True)
     if settings.listen_port < 1024:
-        context["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+        context["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "SETPCAP"]}
     return context
 
 

@@ -5,6 +5,7 @@ PR flow (test, plan diff, preview) and the deploy chain dev -> staging -> prod.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -196,7 +197,7 @@ def test_pull_requests_get_tests_a_plan_diff_comment_and_previews() -> None:
     preview = jobs["preview"]
     assert preview["needs"] == "preview-gate"
     assert preview["if"] == "needs.preview-gate.outputs.enabled == 'true'"
-    stacks = preview["strategy"]["matrix"]["stack"]
+    stacks = [entry["stack"] for entry in preview["strategy"]["matrix"]["include"]]
     assert set(stacks) <= set(stack_names())
     for stack in stacks:
         assert (REPO_ROOT / "policy" / "config" / f"{stack}.json").is_file()
@@ -219,13 +220,14 @@ def test_deploys_go_dev_then_staging_then_prod_each_in_its_environment() -> None
     assert jobs["prod"]["needs"] == "staging"
     for stack in ("dev", "staging", "prod"):
         assert jobs[stack]["uses"] == _REUSABLE
-        assert jobs[stack]["with"] == {"stack": stack}
+        assert jobs[stack]["with"]["stack"] == stack
         # The called job holds deploy-<stack>; the same group on the caller would deadlock.
         assert "concurrency" not in jobs[stack]
 
     called = load("pulumi-up.yml")
     assert "workflow_call" in triggers(called)
     [up] = called["jobs"].values()
+    assert up["runs-on"] == "${{ fromJSON(inputs.runs-on) }}"
     assert up["environment"]["name"] == "${{ inputs.stack }}"
     assert up["concurrency"] == {
         "group": "deploy-${{ inputs.stack }}",
@@ -238,6 +240,47 @@ def test_deploys_go_dev_then_staging_then_prod_each_in_its_environment() -> None
     assert pulumi["command"] == "up"
     assert pulumi["policyPacks"] == "policy"
     assert pulumi["policyPackConfigs"] == "policy/config/${{ inputs.stack }}.json"
+
+
+# --- where each stack deploys from -------------------------------------------------------------
+
+_RUNNER_CHOICE = re.compile(r"^\$\{\{ vars\.(DEPLOY_RUNNER_[A-Z]+) \|\| '(.+)' \}\}$")
+
+
+def deploy_runners() -> dict[str, tuple[str, Any]]:
+    """stack -> (the repository variable that chooses its runner, the default's labels)."""
+    runners = {}
+    for stack in ("dev", "staging", "prod"):
+        match = _RUNNER_CHOICE.match(load("deploy.yml")["jobs"][stack]["with"]["runs-on"])
+        assert match, f"deploy.yml {stack}: runs-on is not `vars.DEPLOY_RUNNER_<STACK> || default`"
+        runners[stack] = (match[1], json.loads(match[2]))
+    return runners
+
+
+def test_each_stack_deploys_from_a_configurable_runner_that_reaches_its_api() -> None:
+    runners = deploy_runners()
+    assert {stack: variable for stack, (variable, _) in runners.items()} == {
+        "dev": "DEPLOY_RUNNER_DEV",
+        "staging": "DEPLOY_RUNNER_STAGING",
+        "prod": "DEPLOY_RUNNER_PROD",
+    }
+    # Prod's API endpoint is private: only a runner inside the VPC reaches it.
+    for stack in ("staging", "prod"):
+        labels = runners[stack][1]
+        assert labels[0] == "self-hosted" and f"container-audit-log-{stack}" in labels
+    assert runners["dev"][1] == "ubuntu-24.04"
+
+
+def test_previews_run_where_the_deploys_of_their_stack_run() -> None:
+    runners = deploy_runners()
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    assert preview["runs-on"] == (
+        "${{ fromJSON(vars[matrix.runner-variable] || matrix.default-runner) }}"
+    )
+    for entry in preview["strategy"]["matrix"]["include"]:
+        variable, default = runners[entry["stack"]]
+        assert entry["runner-variable"] == variable
+        assert json.loads(entry["default-runner"]) == default
 
 
 # --- the gates: skipped with a notice when cloud access is not configured ----------------------

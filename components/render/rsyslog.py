@@ -38,9 +38,11 @@ _INTAKE_MAX_DISK_SPACE = "256m"
 _INTAKE_BATCH_SIZE = 1024
 TEMPLATE_RFC5424 = "RSYSLOG_SyslogProtocol23Format"
 
-# Retry the local agent every second, backing off to at most 10 s: after an outage,
-# delivery resumes within 10 s of the agent coming back, and a refused loopback
-# connect costs nothing.
+# Retry the local agent every second, backing off (rsyslog adds resumeInterval every 10
+# failed retries) to at most 10 s: after an outage, delivery resumes within 10 s of the
+# agent coming back, and a refused loopback connect costs nothing. rsyslog before 8.2308
+# (AL2023 ships 8.2204) parses resumeIntervalMax but ignores it: there the back-off grows
+# to about sqrt(outage / 5) s (README: "Retry timing depends on the rsyslog version").
 _RESUME_INTERVAL_S = 1
 _RESUME_INTERVAL_MAX_S = 10
 # rsyslog discards a message when its action queue (memory + maxDiskSpace) stays full

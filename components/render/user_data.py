@@ -28,6 +28,8 @@ MAX_USER_DATA_BYTES = 16 * 1024
 NODE_CONFIG = "application/node.eks.aws"
 SHELL_SCRIPT = "text/x-shellscript"
 _DNF_ATTEMPTS = 5
+# After `systemctl restart`, how long rsyslog may take to bind its port.
+_LISTEN_WAIT_S = 30
 JOURNALD_DROPIN_PATH = "/etc/systemd/journald.conf.d/60-container-audit-log.conf"
 # journald drops a unit's lines past its burst (10,000 per 30 s by default) before imjournal
 # ever sees them; an audit trail must not. The disk queue bounds what a flood costs.
@@ -76,48 +78,84 @@ def render_user_data(parts: Sequence[UserDataPart]) -> str:
     return text
 
 
-def rsyslog_install_part(dropin_text: str, settings: NodeSyslogSettings) -> UserDataPart:
+def rsyslog_install_part(
+    dropin_text: str, settings: NodeSyslogSettings, taint: str = "the startup taint"
+) -> UserDataPart:
     """A shell part that installs rsyslog on AL2023 and runs exactly the rendered config.
 
     Config files travel base64-encoded, so no quoting or heredoc terminator in them can
     break the script; each is written to a temp file and renamed into place. The main
     config is replaced (see `render_main_conf`); the distribution's copy is kept aside.
+    The script ends when rsyslog answers on its TCP port (the syslog-gate then lifts
+    `taint`). Any failed step stops it with one line saying which step and that the node
+    keeps `taint`, on stderr (cloud-init's log and the console) and in the journal
+    (`journalctl -t container-audit-log`), and exit status 1.
     """
     main_text = render_main_conf(settings, dropin_path=DROPIN_PATH)
     directories = [settings.work_directory, settings.spool_directory]
     if settings.local_copy.enabled:
         directories.append(str(PurePosixPath(settings.local_copy.path).parent))
+    port = settings.listen_port
+    host = _probe_host(settings.listen_address)
     lines = [
         "#!/bin/bash",
         "# container-audit-log: node syslog (rsyslog) forwarding to the audit agent.",
-        "set -euo pipefail",
+        # No `set -e`: every step says what failed instead of stopping silently.
+        "set -uo pipefail",
         "",
-        "write_file() {  # write_file PATH MODE BASE64",
-        '  local tmp; tmp="$(mktemp "$1.XXXXXX")"',
-        '  printf \'%s\' "$3" | base64 --decode > "$tmp"',
-        '  chmod "$2" "$tmp"',
-        '  mv -f "$tmp" "$1"',
+        f"TAINT={shlex.quote(taint)}",
+        "fail() {  # fail REASON: say why on stderr and in the journal, then stop",
+        '  local line="node syslog NOT ready: $1; the node keeps the taint $TAINT"',
+        '  echo "container-audit-log: $line" >&2',
+        '  logger -p user.err -t container-audit-log "$line" || true',
+        "  exit 1",
         "}",
         "",
+        "write_file() {  # write_file PATH MODE BASE64",
+        '  local tmp; tmp="$(mktemp "$1.XXXXXX")" || return 1',
+        '  printf \'%s\' "$3" | base64 --decode > "$tmp" || return 1',
+        '  chmod "$2" "$tmp" && mv -f "$tmp" "$1"',
+        "}",
+        "",
+        "installed=no",
         f"for attempt in $(seq 1 {_DNF_ATTEMPTS}); do",
-        "  dnf install -y rsyslog && break",
+        "  if dnf install -y rsyslog; then installed=yes; break; fi",
         '  echo "dnf install rsyslog failed (attempt $attempt)" >&2; sleep 10',
         "done",
-        "rpm -q rsyslog",
-        "install -d -m 0700 -o root -g root " + " ".join(shlex.quote(d) for d in directories),
-        f"install -d -m 0755 {shlex.quote(str(PurePosixPath(DROPIN_PATH).parent))}",
+        f'[ "$installed" = yes ] || fail "dnf install rsyslog failed {_DNF_ATTEMPTS} times '
+        '(no route to the AL2023 package repositories?)"',
+        'rpm -q rsyslog || fail "rsyslog is not installed after dnf install"',
+        "install -d -m 0700 -o root -g root "
+        + " ".join(shlex.quote(d) for d in directories)
+        + ' || fail "cannot create the rsyslog directories"',
+        f"install -d -m 0755 {shlex.quote(str(PurePosixPath(DROPIN_PATH).parent))}"
+        ' || fail "cannot create the drop-in directory"',
         f"if [ -f {MAIN_CONF_PATH} ] && [ ! -e {MAIN_CONF_PATH}.dist ]; then",
-        f"  cp -p {MAIN_CONF_PATH} {MAIN_CONF_PATH}.dist",
+        f'  cp -p {MAIN_CONF_PATH} {MAIN_CONF_PATH}.dist || fail "cannot keep {MAIN_CONF_PATH}"',
         "fi",
         _write_file(DROPIN_PATH, dropin_text),
         _write_file(MAIN_CONF_PATH, main_text),
         *_journald_lines(settings),
-        f"rsyslogd -N1 -f {MAIN_CONF_PATH}",
-        "systemctl enable rsyslog",
-        "systemctl restart rsyslog",
+        f'rsyslogd -N1 -f {MAIN_CONF_PATH} || fail "rsyslogd -N1 refused {MAIN_CONF_PATH}"',
+        'systemctl enable rsyslog || fail "systemctl enable rsyslog failed"',
+        'systemctl restart rsyslog || fail "systemctl restart rsyslog failed"',
+        f"for second in $(seq 1 {_LISTEN_WAIT_S}); do",
+        f"  if (exec 3<>/dev/tcp/{host}/{port}) 2>/dev/null; then",
+        f'    logger -t container-audit-log "node syslog ready on TCP {host}:{port}" || true',
+        "    exit 0",
+        "  fi",
+        "  sleep 1",
+        "done",
+        f'fail "rsyslog does not answer on TCP {host}:{port} after {_LISTEN_WAIT_S} s '
+        '(systemctl status rsyslog)"',
         "",
     ]
     return UserDataPart(SHELL_SCRIPT, "\n".join(lines))
+
+
+def _probe_host(listen_address: str) -> str:
+    """Where the installer checks that rsyslog listens: loopback when it binds all."""
+    return "127.0.0.1" if listen_address in ("0.0.0.0", "::", "127.0.0.1") else listen_address  # noqa: S104
 
 
 def _journald_lines(settings: NodeSyslogSettings) -> list[str]:
@@ -125,12 +163,16 @@ def _journald_lines(settings: NodeSyslogSettings) -> list[str]:
     if settings.journal != "imjournal":
         return []
     return [
-        f"install -d -m 0755 {shlex.quote(str(PurePosixPath(JOURNALD_DROPIN_PATH).parent))}",
+        f"install -d -m 0755 {shlex.quote(str(PurePosixPath(JOURNALD_DROPIN_PATH).parent))}"
+        ' || fail "cannot create the journald drop-in directory"',
         _write_file(JOURNALD_DROPIN_PATH, JOURNALD_DROPIN),
-        "systemctl restart systemd-journald",
+        'systemctl restart systemd-journald || fail "systemctl restart systemd-journald failed"',
     ]
 
 
 def _write_file(path: str, text: str) -> str:
     encoded = base64.b64encode(text.encode()).decode("ascii")
-    return f"write_file {shlex.quote(path)} 0644 {shlex.quote(encoded)}"
+    return (
+        f"write_file {shlex.quote(path)} 0644 {shlex.quote(encoded)}"
+        f" || fail {shlex.quote('cannot write ' + path)}"
+    )

@@ -10,10 +10,77 @@ from components.settings import ClusterSettings
 from tests.conftest import run_component
 from tooling.graph import ResourceGraph
 
+DEPLOY = "arn:aws:iam::111122223333:role/ci-deploy"
+ADMIN = "arn:aws:iam::111122223333:role/platform-admin"
+NEW_ADMIN = "arn:aws:iam::444455556666:role/incident-responder"
+
 
 def _graph(user_data: str | None = None, **settings: Any) -> ResourceGraph:
+    if settings["mode"] == "eks":
+        settings.setdefault("access", {"deploy_principal_arns": [DEPLOY]})
     args = ClusterAccessArgs(settings=ClusterSettings(**settings), node_user_data=user_data)
     return run_component(lambda: ClusterAccess("c", args))
+
+
+def _grants(graph: ResourceGraph) -> dict[str, tuple[str, str]]:
+    """principal ARN -> (access entry type, associated policy ARN or '')."""
+    policies = {
+        a.inputs["principalArn"]: a.inputs
+        for a in graph.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+    grants = {}
+    for entry in graph.by_type("aws:eks/accessEntry:AccessEntry"):
+        arn = entry.inputs["principalArn"]
+        association = policies.get(arn)
+        if association is not None:
+            assert association["accessScope"] == {"type": "cluster"}
+            assert association["clusterName"] == entry.inputs["clusterName"] == "audit"
+        grants[arn] = (entry.inputs["type"], association["policyArn"] if association else "")
+    return grants
+
+
+def test_cluster_uses_access_entries_not_the_aws_auth_configmap() -> None:
+    cluster = _graph(mode="eks", name="audit").one("eks:index:Cluster").inputs
+    assert cluster["authenticationMode"] == "API"
+    # pulumi-eks refuses instanceRoles in API mode; the node role gets an access entry.
+    assert "instanceRoles" not in cluster and "roleMappings" not in cluster
+
+
+def test_every_principal_in_config_gets_an_entry_and_the_node_role_its_own() -> None:
+    admin_policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    graph = _graph(
+        mode="eks",
+        name="audit",
+        access={"deploy_principal_arns": [DEPLOY], "admin_principal_arns": [ADMIN, NEW_ADMIN]},
+    )
+    grants = _grants(graph)
+    node_role_arn = graph.one("aws:iam/role:Role").outputs["arn"]
+    assert grants == {
+        DEPLOY: ("STANDARD", admin_policy),
+        ADMIN: ("STANDARD", admin_policy),
+        NEW_ADMIN: ("STANDARD", admin_policy),
+        node_role_arn: ("EC2_LINUX", ""),
+    }
+
+
+def test_the_creator_keeps_the_entry_eks_made_and_gets_no_second_one() -> None:
+    access = {
+        "deploy_principal_arns": [DEPLOY],
+        "admin_principal_arns": [ADMIN],
+        "creator_principal_arn": DEPLOY,
+    }
+    grants = _grants(_graph(mode="eks", name="audit", access=access))
+    assert DEPLOY not in grants and ADMIN in grants
+
+
+def test_kubernetes_waits_for_the_grants_and_nodes_for_their_entry() -> None:
+    graph = _graph(mode="eks", name="audit")
+    provider = graph.one("pulumi:providers:kubernetes")
+    [association] = graph.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert association.urn in provider.dependencies
+    entries = graph.by_type("aws:eks/accessEntry:AccessEntry")
+    node_entry = next(e for e in entries if e.inputs["type"] == "EC2_LINUX")
+    assert node_entry.urn in graph.one("eks:index:ManagedNodeGroup").dependencies
 
 
 def test_eks_cluster_has_oidc_audit_logs_and_private_endpoint() -> None:

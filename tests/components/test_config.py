@@ -11,7 +11,8 @@ from components.config import ConfigError, StackConfig, load_stack_config
 from tooling.engine import load_stack_file
 
 NS = "container-audit-log"
-EKS = {"mode": "eks", "name": "audit"}
+DEPLOY = "arn:aws:iam::111122223333:role/ci-deploy"
+EKS = {"mode": "eks", "name": "audit", "access": {"deployPrincipalArns": [DEPLOY]}}
 
 
 def _load(**overrides: Any) -> StackConfig:
@@ -76,6 +77,41 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("bucket name like an IP", {"bucket": {"name": "192.168.1.10"}}, ["bucket.name", "IP address"]),
     ("missing cluster", {"cluster": None}, [f"{NS}:cluster", "missing"]),
     ("missing cluster mode", {"cluster": {"name": "x"}}, ["cluster.mode", "missing"]),
+    (
+        "eks without a deploy principal",
+        {"cluster": {"mode": "eks", "name": "audit"}},
+        ["cluster", "access.deployPrincipalArns is empty", "pulumi up"],
+    ),
+    (
+        "deploy principal is a session",
+        {
+            "cluster": {
+                **EKS,
+                "access": {"deployPrincipalArns": ["arn:aws:sts::111122223333:assumed-role/x/y"]},
+            }
+        },
+        ["access.deployPrincipalArns", "'arn:aws:sts::111122223333:assumed-role/x/y'", "role"],
+    ),
+    (
+        "principal both deploy and admin",
+        {
+            "cluster": {
+                **EKS,
+                "access": {"deployPrincipalArns": [DEPLOY], "adminPrincipalArns": [DEPLOY]},
+            }
+        },
+        ["access", DEPLOY, "list it once"],
+    ),
+    (
+        "access on an existing cluster",
+        {"cluster": {"mode": "existing", "name": "k", "irsa": False, "access": EKS["access"]}},
+        ["cluster", "access only applies to mode 'eks'"],
+    ),
+    (
+        "subnet id",
+        {"cluster": {**EKS, "vpcId": "vpc-0123456789abcdef0", "subnetIds": ["private-a"]}},
+        ["subnetIds", "'private-a'", "subnet-"],
+    ),
     (
         "unknown key in bucket",
         {"bucket": {"retentionDayz": 3}},
@@ -189,6 +225,11 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["nodeSyslog.mode 'userdata'", "daemonset"],
     ),
     (
+        "userdata without tcp",
+        {"nodeSyslog": {"tcp": False}},
+        ["nodeSyslog.tcp is false", "tainted", "TCP 514"],
+    ),
+    (
         "framing mismatch",
         {"nodeSyslog": {"tcpFraming": "octet-counting"}},
         ["tcpFraming", "octet_counting"],
@@ -251,6 +292,24 @@ def test_a_stack_outside_the_four_environments_is_named_as_such() -> None:
         load_stack_config(raw, "qa")
     assert str(caught.value).startswith('Pulumi.qa.yaml: stack name (the environment) = "qa"')
     assert "'prod'" in str(caught.value)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_refuse_nodes_outside_private_subnets(stack: str) -> None:
+    raw, _ = load_stack_file(stack)
+    cluster = json.loads(raw[f"{NS}:cluster"])
+    del cluster["vpcId"], cluster["subnetIds"]
+    raw[f"{NS}:cluster"] = json.dumps(cluster)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, stack)
+    message = str(caught.value)
+    assert message.splitlines() == [message]
+    assert message.startswith(f"Pulumi.{stack}.yaml: {NS}:<config>: cluster.subnetIds is empty")
+    assert "private subnets" in message
+
+
+def test_dev_may_use_the_default_vpc() -> None:
+    assert _load().cluster.subnet_ids == []
 
 
 def test_other_namespaces_are_left_to_their_owners() -> None:

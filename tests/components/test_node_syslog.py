@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.render.rsyslog import NodeSyslogSettings
@@ -49,13 +50,14 @@ def test_userdata_mode_keeps_the_config_but_runs_no_pods() -> None:
     assert 'include(file="/etc/rsyslog.d/60-container-audit-log.conf")' in data["rsyslog.conf"]
 
 
-def test_daemonset_runs_rsyslog_on_the_host_network_with_one_capability() -> None:
+def test_daemonset_runs_rsyslog_on_the_host_network_with_two_capabilities() -> None:
     graph = _graph(mode="daemonset")
     pod = _pod(graph)
     assert pod["hostNetwork"] is True
     [container] = pod["containers"]
     context = container["securityContext"]
-    assert context["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    # NET_BIND_SERVICE for port 514; SETPCAP so libcap-ng builds can drop what they do not use.
+    assert context["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "SETPCAP"]}
     assert context["allowPrivilegeEscalation"] is False
     assert context["readOnlyRootFilesystem"] is True
     assert ":" in container["image"] and not container["image"].endswith(":latest")
@@ -89,14 +91,22 @@ def test_config_change_rolls_the_daemonset() -> None:
     )
 
 
-def test_user_data_is_mime_that_installs_rsyslog() -> None:
+def test_user_data_taints_the_node_then_installs_rsyslog() -> None:
     document = node_user_data(NodeSyslogSettings(mode="userdata"), 5140)
     assert document is not None
     message = email.message_from_string(document)
     assert message.get_content_type() == "multipart/mixed"
     parts = [part for part in message.walk() if not part.is_multipart()]
-    assert [part.get_content_type() for part in parts] == ["text/x-shellscript"]
-    assert "dnf install -y rsyslog" in str(parts[0].get_payload())
+    assert [part.get_content_type() for part in parts] == [
+        "application/node.eks.aws",
+        "text/x-shellscript",
+    ]
+    node_config = yaml.safe_load(str(parts[0].get_payload()))
+    assert node_config["kind"] == "NodeConfig"
+    assert node_config["spec"]["kubelet"]["flags"] == [
+        "--register-with-taints=container-audit-log/syslog-not-ready=true:NoSchedule"
+    ]
+    assert "dnf install -y rsyslog" in str(parts[1].get_payload())
     assert node_user_data(NodeSyslogSettings(mode="daemonset"), 5140) is None
 
 
