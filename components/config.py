@@ -20,6 +20,7 @@ from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
 from components.render.rsyslog import NodeSyslogSettings
+from components.render.rsyslog_numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.
@@ -82,11 +83,12 @@ class StackConfig(CamelModel):
                 f"{agent.tcp_framing!r} disagree: the agent would split messages wrongly; "
                 f"set agent.tcpFraming to {syslog.fluent_bit_syslog_format!r}"
             )
-        if syslog.max_message_size >= agent.max_line_bytes:
+        if syslog.max_message_size + NUMBERING_PREFIX_MAX_BYTES >= agent.max_line_bytes:
             raise ValueError(
-                f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) must be below the "
-                f"agent's bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops "
-                "the longest lines rsyslog forwards"
+                f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) plus the record "
+                f"numbers ({NUMBERING_PREFIX_MAX_BYTES} bytes) must be below the agent's "
+                f"bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops the "
+                "longest lines rsyslog forwards"
             )
         return self
 

@@ -35,6 +35,10 @@ _RFC5424_TEXT = (
     "%STRUCTURED-DATA% %msg%"
 )
 
+# Bytes the numbering adds to each forwarded line: "<seq> <seq_instance> ", at most 20
+# digits, a UUID (32 hex) or the fallback "<unix time>-<host name>" (up to 11+1+64).
+PREFIX_MAX_BYTES = 20 + 1 + 76 + 1
+
 NUMBERING_STATEMENTS: tuple[str, ...] = (
     # Set once per process (globals start empty): the first message's random UUID.
     'if $/seq_instance == "" then {\n    set $/seq_instance = $uuid;\n}',
