@@ -68,6 +68,16 @@ def agent_sigkill_while_catching_up(pipeline: NodePipeline) -> None:
     _restart(pipeline, "agent", signal.SIGKILL)
 
 
+def rsyslogd_sigkill_while_agent_down(pipeline: NodePipeline) -> None:
+    """rsyslogd is killed while it holds a backlog for a stopped agent (an OOM kill or a
+    node crash during an agent outage): what waits in its memory queues is at its largest."""
+    pipeline.kill("agent", signal.SIGTERM)
+    time.sleep(CATCH_UP_DOWN_SECONDS)
+    pipeline.kill("rsyslogd", signal.SIGKILL)
+    pipeline.start_agent()
+    pipeline.start_rsyslogd()
+
+
 def both_sigkill(pipeline: NodePipeline) -> None:
     """A node crash without a reboot: both daemons killed at once, both started again."""
     pipeline.kill("rsyslogd", signal.SIGKILL)
@@ -85,6 +95,7 @@ SCENARIOS: dict[str, Callable[[NodePipeline], None]] = {
     "rsyslogd SIGTERM": rsyslogd_sigterm,
     "rsyslogd SIGKILL": rsyslogd_sigkill,
     "both SIGKILL": both_sigkill,
+    "rsyslogd SIGKILL while the agent is down": rsyslogd_sigkill_while_agent_down,
 }
 
 
