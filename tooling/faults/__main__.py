@@ -8,6 +8,7 @@ measures the alternative hop (tooling.faults.spool_hop) instead of the rendered 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -24,6 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--hop", choices=("tcp", "spool"), default="tcp")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
+    parser.add_argument(
+        "--node",
+        type=json.loads,
+        default={},
+        help='nodeSyslog overrides, JSON: {"queueMode": "disk"}',
+    )
     args = parser.parse_args(argv)
     agent = find_agent()
     if agent is None:
@@ -33,7 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.scenario or list(SCENARIOS):
         with tempfile.TemporaryDirectory(prefix="faults-") as root:
             outcome = run_scenario(
-                name, Path(root), agent, events=args.events, rate=args.rate, hop=args.hop
+                name,
+                Path(root),
+                agent,
+                events=args.events,
+                rate=args.rate,
+                hop=args.hop,
+                node_overrides=args.node,
             )
         print(f"faults: {outcome}", file=sys.stderr, flush=True)
         outcomes.append(outcome)

@@ -58,8 +58,8 @@ def count(
     unnumbered = 0
     for record in records:
         index = event_index(str(record.get("message", "")), run)
-        if index is None:
-            continue
+        if index is None or index >= sent:
+            continue  # another stream's record, or the marker sent after the stream
         events[index] += 1
         seq, instance = record.get(SEQ_FIELD), record.get(SEQ_INSTANCE_FIELD)
         if not isinstance(seq, int) or not isinstance(instance, str):

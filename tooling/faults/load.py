@@ -27,6 +27,21 @@ def event_line(run: str, index: int) -> str:
 NODE_HOST = "fault-host"
 
 
+def send_marker(port: int, run: str, index: int, timeout: float = 30.0) -> None:
+    """One more event, `index`, sent after the stream: node syslog numbers and forwards in
+    order, so once it is archived, whatever was going to arrive has (see scenarios)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=2) as sock:
+                sock.sendall(event_line(run, index).encode())
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def event_index(message: str, run: str) -> int | None:
     """The event index a record's message carries for `run`, or None."""
     match = _EVENT.search(message)

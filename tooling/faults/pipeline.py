@@ -114,6 +114,8 @@ class NodePipeline:
     # "tcp": the rendered hop (omfwd -> syslog input). "spool": the measured alternative
     # (tooling.faults.spool_hop), for the comparison table only.
     hop: Literal["tcp", "spool"] = "tcp"
+    # nodeSyslog settings to change (camelCase keys), e.g. {"queueCheckpointInterval": 1}.
+    node_overrides: Mapping[str, object] = field(default_factory=dict)
     bucket: str = field(default_factory=lambda: f"faults-{secrets.token_hex(4)}")
     syslog_port: int = field(default_factory=free_port)
     agent_port: int = field(default_factory=free_port)
@@ -153,7 +155,10 @@ class NodePipeline:
             "HOST_IP": LOOPBACK,
         }
         node_root = self.root / "rsyslog"
-        settings = remap_node_syslog(stack.node_syslog, node_root, self.syslog_port)
+        node_syslog = NodeSyslogSettings.model_validate(
+            {**stack.node_syslog.model_dump(by_alias=True), **self.node_overrides}
+        )
+        settings = remap_node_syslog(node_syslog, node_root, self.syslog_port)
         main_conf = self._write_rsyslog(settings, node_root)
         self.daemons = {
             "moto": Daemon(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling.faults.count import Outcome, count
-from tooling.faults.load import SteadySender, event_index
+from tooling.faults.load import SteadySender, event_index, send_marker
 from tooling.faults.pipeline import NodePipeline, node_pipeline
 from tooling.loopback import wait_until
 
@@ -71,8 +71,8 @@ def agent_sigkill_while_catching_up(pipeline: NodePipeline) -> None:
 def rsyslogd_sigkill_while_agent_down(pipeline: NodePipeline) -> None:
     """rsyslogd is killed while it holds a backlog for a stopped agent (an OOM kill or a
     node crash during an agent outage): what waits in its memory queues is at its largest."""
-    pipeline.kill("agent", signal.SIGTERM)
-    time.sleep(CATCH_UP_DOWN_SECONDS)
+    pipeline.kill("agent", signal.SIGKILL)  # at once: the stream goes on into the queue
+    time.sleep(CATCH_UP_DOWN_SECONDS / 2)
     pipeline.kill("rsyslogd", signal.SIGKILL)
     pipeline.start_agent()
     pipeline.start_rsyslogd()
@@ -100,27 +100,19 @@ SCENARIOS: dict[str, Callable[[NodePipeline], None]] = {
 
 
 def _wait_for_archive(
-    pipeline: NodePipeline,
-    run: str,
-    total: int,
-    quiet_seconds: float,
-    settle_seconds: float,
-    deadline: float,
+    pipeline: NodePipeline, run: str, total: int, settle_seconds: float, deadline: float
 ) -> list[dict[str, Any]]:
-    """Records of the bucket once every event is there (plus `settle_seconds` for late
-    duplicates), or once nothing new arrived for `quiet_seconds`, or at `deadline`."""
-    last_count, last_change = -1, time.monotonic()
-    complete_at: float | None = None
+    """Records of the bucket once every event is there, or once the marker (event `total`,
+    sent after the stream) is, each plus `settle_seconds` for late duplicates and the last
+    upload; or at `deadline`."""
+    done_at: float | None = None
     while True:
         records = pipeline.records()
         now = time.monotonic()
-        if len(records) != last_count:
-            last_count, last_change = len(records), now
         seen = {event_index(str(r.get("message", "")), run) for r in records} - {None}
-        if len(seen) >= total and complete_at is None:
-            complete_at = now
-        settled = complete_at is not None and now - complete_at >= settle_seconds
-        if settled or now - last_change >= quiet_seconds or now >= deadline:
+        if done_at is None and (total in seen or len(seen) >= total):
+            done_at = now
+        if (done_at is not None and now - done_at >= settle_seconds) or now >= deadline:
             return records
         time.sleep(0.5)
 
@@ -144,14 +136,10 @@ def stream_with_fault(
     time.sleep(events / rate / 2)
     fault(pipeline)
     sender.wait(timeout=max(10.0, timeout - (time.monotonic() - started)))
+    send_marker(pipeline.syslog_port, run, events)
     upload = float(pipeline.upload_timeout.rstrip("s"))
     records = _wait_for_archive(
-        pipeline,
-        run,
-        events,
-        quiet_seconds=3 * upload + 6,
-        settle_seconds=upload + 2,
-        deadline=started + timeout,
+        pipeline, run, events, settle_seconds=upload / 2 + 0.5, deadline=started + timeout
     )
     return count(name, run, sender.sent, records, pipeline.exits[exits_before:])
 

@@ -63,6 +63,7 @@ REPRESENTATIVE = {
         "queueSize": 500,
         "queueMaxDiskSpace": "64m",
     },
+    "memory-first-queue": {"queueMode": "disk-assisted"},
 }
 
 
@@ -114,12 +115,20 @@ def test_forwarding_action_is_tcp_rfc5424_with_a_bounded_disk_queue() -> None:
     assert forward["type"] == "omfwd"
     assert (forward["target"], forward["port"], forward["protocol"]) == ("10.0.0.7", "24224", "tcp")
     assert forward["template"] == FORWARD_TEMPLATE
-    assert forward["queue.type"] == "LinkedList"
+    # Disk by default: a killed rsyslogd keeps what it held (tests/tooling/faults).
+    assert forward["queue.type"] == "Disk"
     assert forward["queue.filename"]
     assert forward["queue.spooldirectory"] == "/data/spool"
     assert forward["queue.saveonshutdown"] == "on"
     assert forward["queue.maxdiskspace"] == "2g"
     assert forward["action.resumeretrycount"] == "-1"
+
+
+def test_disk_assisted_queue_mode_keeps_messages_in_memory_first() -> None:
+    text = render_rsyslog_conf(NodeSyslogSettings(queue_mode="disk-assisted"), 5140)
+    forward = next(a for a in _objects(text, "action") if a["type"] == "omfwd")
+    assert forward["queue.type"] == "LinkedList"
+    assert forward["queue.filename"]
 
 
 def test_inputs_listen_on_the_configured_address_and_share_one_ruleset() -> None:
