@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify e2e diff bench docs clean
+.PHONY: plan plan-all test lint typecheck pytest verify query e2e diff bench docs schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,9 +43,23 @@ clean:
 docs: $(STAMP)
 	@$(PY) -m tooling.config_reference > docs/config-reference.md
 
+## schema: regenerate the committed Fluent Bit plugin schema from the binary (fluent-bit -J)
+schema: $(STAMP)
+	@$(PY) -m tooling.fluent_bit_schema --write
+
 ## verify: prove the demo's audit events reached S3 (stack outputs, or flags in ARGS)
 verify: $(STAMP)
 	@$(PY) -m tooling.verify --stack $(STACK) $(ARGS)
+
+## query: a named query Q on the stack's Athena workgroup, or on DuckDB with LOCAL=<dir|S3 endpoint>
+##        e.g. make query Q=failed-commands STACK=dev START=2026-11-30 END=2026-12-01
+##             make query Q=commands-in-pod LOCAL=./archive PARAMS="namespace=demo pod=web-1"
+Q ?=
+query: $(STAMP)
+	@$(PY) -m tooling.query --stack $(STACK) --query "$(Q)" \
+		$(if $(LOCAL),--local "$(LOCAL)") $(if $(BUCKET),--bucket "$(BUCKET)") \
+		$(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
+		$(foreach p,$(PARAMS),--param "$(p)") $(ARGS)
 
 ## e2e: the local stack end to end on this machine (needs fluent-bit and rsyslogd)
 e2e: $(STAMP)

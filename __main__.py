@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.archive_query import ArchiveQuery, ArchiveQueryArgs
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
 from components.config import from_pulumi
@@ -10,7 +11,7 @@ from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.render.fluent_bit import PipelineContext
-from components.render.iam import audit_writer_policy
+from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 cfg = from_pulumi()
@@ -27,15 +28,26 @@ cluster = ClusterAccess(
     ),
 )
 
-archive = AuditLogBucket(
-    "audit-log",
-    AuditLogBucketArgs(
-        settings=cfg.bucket, log_prefix=cfg.log_prefix, environment=cfg.environment, tags=tags
-    ),
-)
+# An archive on an S3-compatible endpoint (local) is not ours to create: no AWS resource.
+archive = None
+if cfg.archive_on_aws:
+    archive = AuditLogBucket(
+        "audit-log",
+        AuditLogBucketArgs(
+            settings=cfg.bucket, log_prefix=cfg.log_prefix, environment=cfg.environment, tags=tags
+        ),
+    )
 
 agent_role = None
-if cluster.oidc_provider_arn is not None and cluster.oidc_provider_url is not None:
+if (
+    archive is not None
+    and cfg.agent_calls_aws
+    and cluster.oidc_provider_arn is not None
+    and cluster.oidc_provider_url is not None
+):
+    audit_archive = pulumi.Output.all(
+        archive.bucket_name, archive.bucket_arn, archive.kms_key_arn
+    ).apply(lambda v: AuditArchive(v[0], v[1], cfg.log_prefix, v[2]))
     agent_role = ServiceAccountRole(
         "fluent-bit",
         ServiceAccountRoleArgs(
@@ -43,8 +55,10 @@ if cluster.oidc_provider_arn is not None and cluster.oidc_provider_url is not No
             service_account=cfg.agent.service_account,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_provider_url=cluster.oidc_provider_url,
-            policy=pulumi.Output.all(archive.bucket_arn, archive.kms_key_arn).apply(
-                lambda arns: audit_writer_policy(arns[0], cfg.log_prefix, arns[1], cfg.region)
+            policy=pulumi.Output.all(audit_archive, cluster.oidc_provider_arn).apply(
+                lambda v: agent_policy_for_stack(
+                    cfg.agent, v[0], cfg.aws_partition, cfg.region, v[1]
+                )
             ),
             tags=tags,
         ),
@@ -56,7 +70,7 @@ agent = FluentBitDaemonSet(
         settings=cfg.agent,
         context=PipelineContext(cluster_name=cfg.cluster.name, environment=cfg.environment),
         region=cfg.region,
-        audit_bucket=archive.bucket_name,
+        audit_bucket=archive.bucket_name if archive else cfg.external_bucket_name,
         log_prefix=cfg.log_prefix,
         provider=cluster.provider,
         role_arn=agent_role.role_arn if agent_role else None,
@@ -99,11 +113,30 @@ if cfg.demo.enabled:
         ),
     )
 
+# The table, workgroup and named queries that answer "who ran what" from the archive.
+query = None
+if cfg.query.enabled and archive is not None:  # the config refuses it on an external archive
+    query = ArchiveQuery(
+        "archive-query",
+        ArchiveQueryArgs(
+            settings=cfg.query,
+            environment=cfg.environment,
+            region=cfg.region,
+            agent=cfg.agent,
+            log_prefix=cfg.log_prefix,
+            retention_days=cfg.bucket.retention_days,
+            bucket_name=archive.bucket_name,
+            bucket_arn=archive.bucket_arn,
+            kms_key_arn=archive.kms_key_arn,
+            tags=tags,
+        ),
+    )
+
 pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("bucketName", archive.bucket_name)
-pulumi.export("bucketArn", archive.bucket_arn)
-pulumi.export("kmsKeyArn", archive.kms_key_arn)
-pulumi.export("logPrefix", archive.log_prefix)
+pulumi.export("bucketName", archive.bucket_name if archive else cfg.external_bucket_name)
+pulumi.export("bucketArn", archive.bucket_arn if archive else None)
+pulumi.export("kmsKeyArn", archive.kms_key_arn if archive else None)
+pulumi.export("logPrefix", cfg.log_prefix)
 pulumi.export("region", cfg.region)
 pulumi.export("agentRoleArn", agent_role.role_arn if agent_role else None)
 pulumi.export("agentNamespace", agent.namespace)
@@ -112,3 +145,6 @@ pulumi.export("nodeSyslogMode", node_syslog.mode)
 pulumi.export("demoNamespace", demo.namespace if demo else None)
 pulumi.export("demoRunId", demo.run_id if demo else None)
 pulumi.export("demoServices", demo.service_names if demo else [])
+pulumi.export("queryWorkgroup", query.workgroup_name if query else None)
+pulumi.export("queryDatabase", query.database_name if query else None)
+pulumi.export("auditorRoleArn", query.auditor_role_arn if query else None)

@@ -13,6 +13,10 @@ import pulumi_aws as aws
 from components.kms import rotating_key
 from components.settings import BucketSettings
 
+# S3 condition keys of the encryption request headers (S3 User Guide, "Condition keys").
+_SSE_HEADER = "s3:x-amz-server-side-encryption"
+_KMS_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
 
 @dataclass(frozen=True)
 class AuditLogBucketArgs:
@@ -38,21 +42,34 @@ def bucket_policy_document(
         }
     ]
     if kms_key_arn is not None:
-        statements.append(
+        # The agent sends no encryption headers: the bucket's default encryption (our key)
+        # applies. So deny only requests that NAME another encryption or another key: `Null`
+        # false requires the header to be present. A negated operator alone (or ...IfExists)
+        # is true when the key is absent, and would deny every upload the agent makes.
+        statements += [
             {
-                # A writer may not pick another key: every record stays readable with ours.
                 "Sid": "DenyForeignKmsKeys",
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:PutObject",
                 "Resource": objects,
                 "Condition": {
-                    "StringNotEqualsIfExists": {
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn
-                    }
+                    "Null": {_KMS_KEY_HEADER: "false"},
+                    "StringNotEquals": {_KMS_KEY_HEADER: kms_key_arn},
                 },
-            }
-        )
+            },
+            {
+                "Sid": "DenyOtherEncryption",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "Null": {_SSE_HEADER: "false"},
+                    "StringNotEquals": {_SSE_HEADER: "aws:kms"},
+                },
+            },
+        ]
     if not settings.object_lock.enabled:
         # Without Object Lock this statement is what keeps the archive append-only.
         deny_delete: dict[str, Any] = {

@@ -17,6 +17,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.kms import rotating_key
+from components.render.partition import partition_named
 from components.settings import ClusterSettings
 
 # The Kubernetes half of `pulumi up` creates Namespaces, a ClusterRole and its binding:
@@ -95,7 +96,9 @@ class ClusterAccess(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Principal": {
+                                "Service": partition_named(args.partition).service_principal("ec2")
+                            },
                             "Action": "sts:AssumeRole",
                         }
                     ],

@@ -19,6 +19,9 @@ from pydantic_core import ErrorDetails
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
+from components.render.partition import Partition, partition_of
+from components.render.query_settings import QuerySettings
+from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
 from components.render.rsyslog import NodeSyslogSettings
 from components.render.rsyslog_numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.settings import PROJECT, BucketSettings, ClusterSettings
@@ -52,6 +55,7 @@ class StackConfig(CamelModel):
     agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
+    query: QuerySettings = QuerySettings()
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:
@@ -90,13 +94,116 @@ class StackConfig(CamelModel):
                 f"bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops the "
                 "longest lines rsyslog forwards"
             )
+        problems = self._arn_problems() + self._route_problems()
+        if problems:
+            raise ValueError(problems[0])
         return self
+
+    def _arn_problems(self) -> list[str]:
+        """ARNs from another partition than the region's: IAM would reject or never match them."""
+        own = self.aws_partition.name
+        cluster = self.cluster
+        named = [
+            ("bucket.adminRoleArn", self.bucket.admin_role_arn),
+            ("cluster.oidcProviderArn", cluster.oidc_provider_arn),
+            ("cluster.access.creatorPrincipalArn", cluster.access.creator_principal_arn),
+            *(
+                ("cluster.access.deployPrincipalArns", a)
+                for a in cluster.access.deploy_principal_arns
+            ),
+            *(
+                ("cluster.access.adminPrincipalArns", a)
+                for a in cluster.access.admin_principal_arns
+            ),
+        ]
+        return [
+            f"{key} {arn!r} is in partition {arn.split(':')[1]}, the stack (aws:region "
+            f"{self.region}) in {own}; use an ARN that starts with 'arn:{own}:'"
+            for key, arn in named
+            if arn is not None and arn.split(":")[1] != own
+        ]
+
+    def _route_problems(self) -> list[str]:
+        """Routes that could not work with this stack's archive, role or partition."""
+        problems: list[str] = []
+        own = self.aws_partition
+        for route in self.agent.s3_routes:
+            on_archive = route.bucket is None or route.bucket == self.bucket.name
+            prefix = (route.key_prefix or self.log_prefix.strip("/")) + "/"
+            if on_archive and route.endpoint is None and not prefix.startswith(self.log_prefix):
+                problems.append(
+                    f"agent.routes {route.name!r}: keyPrefix {route.key_prefix!r} writes to the "
+                    f"audit bucket outside logPrefix {self.log_prefix!r}, the only prefix its "
+                    f"role may write; use a keyPrefix under it, or a bucket of the route's own"
+                )
+        for any_route in self.agent.routes:
+            region = _aws_region_of(any_route)
+            if region is None:
+                continue
+            try:
+                theirs = partition_of(region)
+            except ValueError as error:
+                problems.append(f"agent.routes {any_route.name!r}: {error}")
+                continue
+            if theirs != own:
+                problems.append(
+                    f"agent.routes {any_route.name!r}: region {region!r} is in partition "
+                    f"{theirs.name}, the stack (aws:region {self.region}) in {own.name}; "
+                    "its role can only reach its own partition"
+                )
+        external = [r for r in self.agent.s3_routes if r.bucket is None and r.endpoint]
+        if external:
+            problems += self._external_archive_problems(external[0])
+        return problems
+
+    def _external_archive_problems(self, archive: S3Route) -> list[str]:
+        """An archive on an S3-compatible endpoint: the stack must need no AWS at all."""
+        where = f"agent.routes {archive.name!r} (endpoint {archive.endpoint})"
+        problems: list[str] = []
+        if self.bucket.name is None:
+            problems.append(
+                f"{where}: bucket.name is not set; with an S3-compatible archive it names the "
+                "bucket there, which this stack does not create (see README, local stack)"
+            )
+        if self.cluster.mode != "existing" or self.cluster.irsa:
+            problems.append(
+                f"{where}: an archive outside AWS needs cluster.mode 'existing' with "
+                "irsa: false; this stack would create AWS resources for nothing"
+            )
+        if self.query.enabled:
+            problems.append(
+                f"{where}: query.enabled is true, but Athena reads an archive on AWS and this "
+                "stack has none; run the queries locally (make query LOCAL=...)"
+            )
+        for route in self.agent.routes:
+            if _needs_aws(route):
+                problems.append(
+                    f"{where}: route {route.name!r} writes to AWS, but a stack whose archive "
+                    "is an S3-compatible endpoint creates no AWS resources (no role for it)"
+                )
+        return problems
+
+    @property
+    def external_bucket_name(self) -> str:
+        """The archive's bucket on an S3-compatible endpoint (validated to be set then)."""
+        if self.bucket.name is None:
+            raise ValueError("bucket.name is only guaranteed when the archive is external")
+        return self.bucket.name
+
+    @property
+    def agent_calls_aws(self) -> bool:
+        """Whether any route signs AWS requests: only then does the agent get an IAM role."""
+        return any(_needs_aws(route) for route in self.agent.routes)
+
+    @property
+    def archive_on_aws(self) -> bool:
+        """False when the audit archive is an S3-compatible endpoint: no AWS resources then."""
+        return not any(r.bucket is None and r.endpoint for r in self.agent.s3_routes)
 
     @field_validator("region")
     @classmethod
     def _valid_region(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", value):
-            raise ValueError(f"aws:region {value!r} is not an AWS region such as 'eu-west-1'")
+        partition_of(value)  # one line naming the region and the supported partitions
         return value
 
     @field_validator("log_prefix")
@@ -110,12 +217,31 @@ class StackConfig(CamelModel):
         return value
 
     @property
+    def aws_partition(self) -> Partition:
+        return partition_of(self.region)
+
+    @property
     def partition(self) -> str:
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
+        return self.aws_partition.name
+
+
+def _aws_region_of(route: Route) -> str | None:
+    """The AWS region a route signs requests for, if it talks to AWS with the role."""
+    if isinstance(route, S3Route) and route.endpoint is None:
+        return route.region
+    if isinstance(route, CloudWatchLogsRoute):
+        return route.region
+    if isinstance(route, OpenSearchRoute) and route.aws_auth:
+        return route.aws_region
+    return None
+
+
+def _needs_aws(route: Route) -> bool:
+    if isinstance(route, S3Route):
+        return route.endpoint is None
+    return isinstance(route, CloudWatchLogsRoute) or (
+        isinstance(route, OpenSearchRoute) and route.aws_auth
+    )
 
 
 # Config keys that are not under the project namespace, mapped to StackConfig fields.

@@ -41,6 +41,14 @@ SD_ID = "audit@32473"
 PRI = 109
 APP_NAME_MAX = 48
 MSG_MAX_BYTES = 16 * 1024
+# Every structured-data value is bounded (after escaping) so that a record always ends with
+# its closing ']' well inside rsyslog's maxMessageSize (64 KiB by default): a cut record
+# loses the SD element, and with it the run id that ties the event to its run.
+SD_VALUE_MAX_BYTES = 256
+SD_LONG_VALUE_MAX_BYTES = {"command": 4096}
+SD_MAX_PARAMS = 16
+# Header (<= 400) + SD (16 params, one long) + MSG (16 KiB + marker): below this.
+EVENT_MAX_BYTES = 32 * 1024
 EXEC, EXIT, START, STOP, SHELL = "EXEC", "EXIT", "START", "STOP", "SHELL"
 
 # Control characters would end the line on a newline-framed hop (rsyslog -> agent).
@@ -79,10 +87,35 @@ def escape_control(text: str) -> str:
     return _CONTROL.sub(lambda m: named.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
-def _sd_value(value: str) -> str:
-    # RFC 5424 section 6.3.3: '"', '\' and ']' are escaped inside PARAM-VALUE.
+def _sd_value(value: str, limit: int = SD_VALUE_MAX_BYTES) -> str:
+    """A PARAM-VALUE: escaped (RFC 5424 section 6.3.3: '"', '\\' and ']'), at most
+    `limit` UTF-8 bytes, never ending inside an escape or a character."""
     text = escape_control(value)
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+    data = escaped.encode("utf-8")
+    if len(data) <= limit:
+        return escaped
+    # Room for the marker at its longest: it names how many bytes were dropped.
+    room = limit - len(f"...(+{len(data)} bytes)")
+    kept = data[:room].decode("utf-8", "ignore")
+    # An odd run of trailing backslashes would escape the closing quote.
+    trailing = len(kept) - len(kept.rstrip("\\"))
+    if trailing % 2:
+        kept = kept[:-1]
+    return f"{kept}...(+{len(data) - len(kept.encode('utf-8'))} bytes)"
+
+
+def _sd_param(name: str, value: str) -> str:
+    limit = SD_LONG_VALUE_MAX_BYTES.get(name, SD_VALUE_MAX_BYTES)
+    return f' {_param_name(name)}="{_sd_value(value, limit)}"'
+
+
+def _param_name(name: str) -> str:
+    """A PARAM-NAME: 1-32 printable ASCII characters except '=', ' ', ']' and '"'."""
+    cleaned = "".join(c for c in name if 33 <= ord(c) <= 126 and c not in '= ]"')[:32]
+    if not cleaned:
+        raise ValueError(f"structured-data param name {name!r} has no allowed character")
+    return cleaned
 
 
 def _header_field(value: str, limit: int) -> str:
@@ -112,6 +145,7 @@ def format_event(
     """One RFC 5424 message (no framing): header, the audit SD element, the message."""
     stamp = (when or datetime.now(UTC)).astimezone(UTC)
     params: dict[str, str] = {
+        # First, so that nothing before it can push it out of a record.
         "run_id": identity.run_id,
         "service": identity.service,
         "pod": identity.pod,
@@ -121,7 +155,9 @@ def format_event(
         "uid": str(uid),
         **(extra or {}),
     }
-    structured = "[" + SD_ID + "".join(f' {k}="{_sd_value(v)}"' for k, v in params.items()) + "]"
+    if len(params) > SD_MAX_PARAMS:
+        raise ValueError(f"{len(params)} structured-data params; at most {SD_MAX_PARAMS}")
+    structured = "[" + SD_ID + "".join(_sd_param(k, v) for k, v in params.items()) + "]"
     header = " ".join(
         [
             f"<{PRI}>1",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.agent_harness import AgentRunner, require_fluent_bit
 from tooling.engine import load_stack_file, run_program, run_stack, stack_names
 from tooling.graph import RecordedResource, ResourceGraph
+from tooling.localrun import start_moto, supervised
 
 STACKS = stack_names()
 
@@ -46,3 +49,26 @@ def policy_document(resource: RecordedResource, field: str = "policy") -> dict[s
     document = json.loads(resource.inputs[field])
     assert isinstance(document, dict)
     return document
+
+
+# --- the real agent (tests/agent_harness.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fluent_bit() -> str:
+    """The real Fluent Bit 5.1.x; skips saying how to get it (fails under REQUIRE_FLUENT_BIT=1)."""
+    return require_fluent_bit()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One moto S3 server on 127.0.0.1 for the session, stopped by pid at the end."""
+    with supervised(tmp_path_factory.mktemp("moto")) as supervisor:
+        yield start_moto(supervisor)
+
+
+@pytest.fixture
+def run_agent(fluent_bit: str, moto_endpoint: str, tmp_path: Path) -> Iterator[AgentRunner]:
+    """Starts real agents on rendered configs; every one is stopped (by pid) at teardown."""
+    with supervised(tmp_path / "agents") as supervisor:
+        yield AgentRunner(fluent_bit, moto_endpoint, tmp_path / "agents", supervisor)

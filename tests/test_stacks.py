@@ -7,11 +7,13 @@ import json
 import pytest
 
 from tests.conftest import STACKS, stack_graph
+from tooling.engine import load_stack_file, run_program
 
 COMPONENTS = {
     "container-audit-log:cluster:ClusterAccess",
-    "container-audit-log:storage:AuditLogBucket",
+    "container-audit-log:agent:FluentBitDaemonSet",
 }
+AWS_STACKS = ["dev", "staging", "prod"]
 
 
 def test_the_four_environments_exist() -> None:
@@ -23,6 +25,8 @@ def test_stack_composes_the_pipeline(stack: str) -> None:
     graph = stack_graph(stack)
     types = {r.type for r in graph.resources}
     assert types >= COMPONENTS
+    archive = "container-audit-log:storage:AuditLogBucket"
+    assert (archive in types) == (stack in AWS_STACKS)
     assert graph.stack_outputs["bucketName"]
     assert graph.stack_outputs["logPrefix"].startswith("audit/")
 
@@ -50,7 +54,7 @@ def test_prod_api_server_is_private() -> None:
     assert cluster["endpointPublicAccess"] is False
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", AWS_STACKS)
 def test_agent_role_writes_only_to_the_stack_prefix(stack: str) -> None:
     graph = stack_graph(stack)
     policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
@@ -60,11 +64,13 @@ def test_agent_role_writes_only_to_the_stack_prefix(stack: str) -> None:
     assert write["Resource"] == [f"{bucket_arn}/{prefix}*"]
 
 
-def test_local_runs_without_irsa_or_kms() -> None:
+def test_local_creates_no_aws_resource_at_all() -> None:
+    # `pulumi preview --stack local` must need no AWS account: its archive is S3-compatible.
     graph = stack_graph("local")
-    assert graph.by_type("aws:iam/role:Role") == []
-    assert graph.by_type("aws:kms/key:Key") == []
+    assert [r.urn for r in graph.resources if r.type.startswith("aws:")] == []
     assert graph.stack_outputs["agentRoleArn"] is None
+    assert graph.stack_outputs["bucketArn"] is None
+    assert graph.stack_outputs["bucketName"] == "audit-log-local"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -84,3 +90,48 @@ def test_iam_documents_have_no_wildcard_action_or_resource(stack: str) -> None:
             )
             assert not any(a == "*" or a.endswith(":*") for a in actions)
             assert "*" not in resources
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "suffix"),
+    [
+        ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+        ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
+    ],
+)
+def test_a_stack_in_another_partition_uses_its_arns_endpoints_and_principals(
+    region: str, partition: str, suffix: str
+) -> None:
+    raw, _ = load_stack_file("staging")
+    # The stack file's principals are in the aws partition; the config refuses them elsewhere.
+    moved = {key: value.replace("arn:aws:", f"arn:{partition}:") for key, value in raw.items()}
+    graph = run_program("staging", {**moved, "aws:region": region})
+    role_policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    resources = [r for s in role_policy["Statement"] for r in s["Resource"]]
+    assert resources and all(r.startswith(f"arn:{partition}:") for r in resources)
+    [kms] = [s for s in role_policy["Statement"] if "Condition" in s]
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{region}.{suffix}"
+    bucket_policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    for statement in bucket_policy["Statement"]:
+        targets = statement["Resource"]
+        for target in targets if isinstance(targets, list) else [targets]:
+            assert target.startswith(f"arn:{partition}:s3:::")
+    node_trust = next(
+        json.loads(r.inputs["assumeRolePolicy"])
+        for r in graph.by_type("aws:iam/role:Role")
+        if "ec2" in r.inputs["assumeRolePolicy"]
+    )
+    expected = "ec2.amazonaws.com.cn" if partition == "aws-cn" else "ec2.amazonaws.com"
+    assert node_trust["Statement"][0]["Principal"] == {"Service": expected}
+
+
+def test_a_stack_without_aws_routes_gets_no_agent_role() -> None:
+    raw, _ = load_stack_file("dev")
+    routes = json.dumps({"routes": [{"type": "stdout", "name": "console"}]})
+    overrides = {
+        "container-audit-log:agent": routes,
+        "container-audit-log:query": '{"enabled": false}',
+    }
+    graph = run_program("dev", {**raw, **overrides})
+    assert [r.inputs.get("description") for r in graph.by_type("aws:iam/role:Role")] == [None]
+    assert graph.stack_outputs["agentRoleArn"] is None

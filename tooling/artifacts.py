@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from components.render.archive_table import render_ddl
 from components.render.workload import ARTIFACT_ANNOTATION
 from tooling.graph import RecordedResource, ResourceGraph
 
@@ -104,6 +105,18 @@ def daemon_configs(graph: ResourceGraph) -> Iterator[tuple[str, str]]:
             yield "rsyslog/user-data.mime", base64.b64decode(inputs["userData"]).decode()
 
 
+def query_artifacts(graph: ResourceGraph) -> Iterator[tuple[str, str]]:
+    """(relative path, text): each Glue table's DDL and each Athena named query's SQL."""
+    for resource in sorted_resources(graph):
+        inputs = resource.inputs
+        if resource.type == "aws:glue/catalogTable:CatalogTable":
+            name = f"{inputs['databaseName']}.{inputs['name']}"
+            yield f"athena/table-{_safe(name)}.sql", render_ddl(inputs["databaseName"], inputs)
+        elif resource.type == "aws:athena/namedQuery:NamedQuery":
+            header = f"-- {inputs.get('description', '')}\n-- database: {inputs['database']}"
+            yield f"athena/query-{_safe(inputs['name'])}.sql", f"{header}\n{inputs['query']}\n"
+
+
 def write_plan(graph: ResourceGraph, out_dir: Path) -> dict[str, int]:
     """Write build/<stack>/ afresh; return counts for the summary line."""
     if out_dir.exists():
@@ -118,7 +131,7 @@ def write_plan(graph: ResourceGraph, out_dir: Path) -> dict[str, int]:
     documents = list(aws_documents(graph))
     for filename, document in documents:
         _write(out_dir / "aws" / filename, json.dumps(document, indent=2, sort_keys=True) + "\n")
-    configs = list(daemon_configs(graph))
+    configs = list(daemon_configs(graph)) + list(query_artifacts(graph))
     for relative, text in configs:
         path = out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)

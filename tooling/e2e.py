@@ -18,40 +18,41 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from components.render.demo import DemoService, DemoSettings, demo_env, service_plan
 from components.render.fluent_bit import PipelineContext
-from components.render.fluent_bit_config import render_fluent_bit_config, to_yaml
+from components.render.fluent_bit_config import render_fluent_bit_config
 from components.render.routes import parse_duration
 from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from tooling.agent import AgentNotFoundError, fluent_bit_binary
 from tooling.engine import REPO_ROOT
+from tooling.localrun import (
+    AgentPorts,
+    LocalRunError,
+    RunningAgent,
+    Supervisor,
+    create_bucket,
+    s3_client,
+    start_agent,
+    start_moto,
+)
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 STACK = "local"
 EXIT_OK, EXIT_MISSING, EXIT_FAILED = 0, 1, 2
-# Outputs that reach a server this machine does not have; the local run keeps S3 and stdout.
-LOCAL_OUTPUTS = ("s3", "stdout")
-DUMMY_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "e2e-access-key",
-    "AWS_SECRET_ACCESS_KEY": "e2e-secret-key",  # moto accepts any key
-}
 DEMO_DIR = REPO_ROOT / "demo"
-PACKAGE_BIN = "/opt/fluent-bit/bin"
 
 
-class E2EError(Exception):
+class E2EError(LocalRunError):
     """A step that failed, as one line."""
 
 
@@ -90,46 +91,6 @@ def remap_node_syslog(settings: NodeSyslogSettings, root: Path, port: int) -> No
         }
     )
     return NodeSyslogSettings.model_validate(data)
-
-
-def remap_agent_config(
-    config: Mapping[str, Any], root: Path, ports: Ports, endpoint: str, bucket: str
-) -> tuple[dict[str, Any], list[str]]:
-    """The rendered agent config with buffers under `root`, loopback ports, S3 on `endpoint`.
-
-    Returns the config and the aliases of the outputs dropped (no such server here).
-    """
-    service = {
-        **config["service"],
-        "storage.path": str(root / "buffer"),
-        "http_port": str(ports.http),
-    }
-    pipeline = config["pipeline"]
-    inputs = [
-        {**entry, "listen": LOOPBACK, "port": str(ports.agent)} for entry in pipeline["inputs"]
-    ]
-    outputs: list[dict[str, Any]] = []
-    dropped: list[str] = []
-    for entry in pipeline["outputs"]:
-        name = str(entry["name"])
-        if name not in LOCAL_OUTPUTS:
-            dropped.append(str(entry.get("alias", name)))
-            continue
-        if name == "s3":
-            alias = str(entry.get("alias", "s3"))
-            entry = {
-                **entry,
-                "endpoint": endpoint,
-                "bucket": bucket,
-                "store_dir": str(root / "s3" / alias),
-            }
-        outputs.append(dict(entry))
-    remapped = {
-        **config,
-        "service": service,
-        "pipeline": {**pipeline, "inputs": inputs, "outputs": outputs},
-    }
-    return remapped, dropped
 
 
 @dataclass(frozen=True)
@@ -194,137 +155,26 @@ def demo_process_env(
     return env
 
 
-# --- processes -------------------------------------------------------------------------
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
-            return 200 <= int(response.status) < 300
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-class Supervisor:
-    """Starts daemons with their output in `<root>/<name>.log`; stops each by pid."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.started: list[tuple[str, subprocess.Popen[bytes], IO[bytes]]] = []
-
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-        log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            list(argv),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=dict(env) if env is not None else None,
-        )
-        self.started.append((name, process, log))
-        print(f"e2e: started {name} (pid {process.pid})", flush=True)
-        return process.pid
-
-    def check(self) -> None:
-        for name, process, _ in self.started:
-            if process.poll() is not None:
-                raise E2EError(f"{name} exited with {process.returncode}: {self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 5) -> str:
-        path = self.root / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
-
-    def stop_all(self, timeout: float = 40.0) -> None:
-        """SIGTERM in reverse start order (flushes queues and buffers), SIGKILL if stuck."""
-        while self.started:
-            name, process, log = self.started.pop()
-            try:
-                if process.poll() is None:
-                    os.kill(process.pid, signal.SIGTERM)
-                    try:
-                        process.wait(timeout=timeout)
-                    except subprocess.TimeoutExpired:
-                        os.kill(process.pid, signal.SIGKILL)
-                        process.wait(timeout=5)
-                print(f"e2e: stopped {name} (pid {process.pid})", flush=True)
-            except ProcessLookupError:
-                pass
-            finally:
-                log.close()
-
-
-def s3_client(endpoint: str, region: str) -> Any:
-    """A client of the moto server with the run's dummy keys, path-style like the agent."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-        config=Config(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=20),
-    )
-
-
-def create_bucket(endpoint: str, bucket: str, region: str) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = s3_client(endpoint, region)
-    where = (
-        {}
-        if region == "us-east-1"
-        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    )
-    try:
-        client.create_bucket(Bucket=bucket, **where)
-    except (BotoCoreError, ClientError) as error:
-        raise E2EError(f"cannot create bucket {bucket} on {endpoint}: {error}") from None
-
-
 # --- the run ---------------------------------------------------------------------------
-
-
-def _start_moto(supervisor: Supervisor, port: int) -> str:
-    endpoint = f"http://{LOOPBACK}:{port}"
-    argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    supervisor.start("moto", argv)
-
-    def up() -> bool:
-        supervisor.check()
-        return http_ok(f"{endpoint}/moto-api/")
-
-    wait_until(up, 30, "moto server", interval=0.1)
-    return endpoint
 
 
 def _start_agent(
     supervisor: Supervisor, binary: str, stack: LocalStack, root: Path, ports: Ports, endpoint: str
-) -> None:
-    config, dropped = remap_agent_config(
-        stack.agent_config, root / "fluent-bit", ports, endpoint, stack.bucket
+) -> RunningAgent:
+    agent = start_agent(
+        supervisor,
+        binary,
+        stack.agent_config,
+        root,
+        endpoint=endpoint,
+        bucket=stack.bucket,
+        region=stack.region,
+        ports=AgentPorts(syslog=ports.agent, http=ports.http),
+        env={"NODE_NAME": "e2e-node"},
     )
-    if dropped:
-        print(f"e2e: no server here for output(s) {', '.join(dropped)}: left out", flush=True)
-    path = root / "fluent-bit" / "fluent-bit.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_yaml(config), encoding="utf-8")
-    env = {
-        **os.environ,
-        **DUMMY_AWS_ENV,
-        "AWS_REGION": stack.region,
-        "NODE_NAME": "e2e-node",
-        "HOST_IP": LOOPBACK,
-    }
-    supervisor.start("fluent-bit", [binary, "-c", str(path)], env)
-
-    def healthy() -> bool:
-        supervisor.check()
-        return http_ok(f"http://{LOOPBACK}:{ports.http}/api/v1/health")
-
-    wait_until(healthy, 30, "fluent-bit health endpoint", interval=0.1)
+    if agent.dropped:
+        print(f"e2e: no server here for output(s) {', '.join(agent.dropped)}: left out", flush=True)
+    return agent
 
 
 def _start_rsyslog(
@@ -401,14 +251,10 @@ def run_demo(stack: LocalStack, run_id: str, syslog_port: int, root: Path) -> di
 
 
 def run(args: argparse.Namespace) -> int:
-    # The official packages install to /opt/fluent-bit/bin, which is often not on PATH.
-    binary = shutil.which(args.fluent_bit) or shutil.which(args.fluent_bit, path=PACKAGE_BIN)
-    if binary is None:
-        print(
-            f"e2e: no {args.fluent_bit!r} binary on PATH: install Fluent Bit 5.1 "
-            "(or pass --fluent-bit PATH) to run the local end-to-end test",
-            file=sys.stderr,
-        )
+    try:
+        binary = args.fluent_bit or fluent_bit_binary()
+    except AgentNotFoundError as error:
+        print(f"e2e: {error}", file=sys.stderr)
         return EXIT_FAILED
     rsyslogd = shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin")
     if rsyslogd is None:
@@ -422,9 +268,9 @@ def run(args: argparse.Namespace) -> int:
     since = datetime.now(UTC) - timedelta(seconds=5)
     with tempfile.TemporaryDirectory(prefix="audit-e2e-") as temp:
         root = Path(temp)
-        supervisor = Supervisor(root)
+        supervisor = Supervisor(root, announce="e2e")
         try:
-            endpoint = _start_moto(supervisor, ports.s3)
+            endpoint = start_moto(supervisor, ports.s3)
             create_bucket(endpoint, stack.bucket, stack.region)
             _start_agent(supervisor, binary, stack, root, ports, endpoint)
             _start_rsyslog(supervisor, rsyslogd, stack, root, ports)
@@ -487,7 +333,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m tooling.e2e", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument("--stack", default=STACK, help="stack whose config to run (default local)")
-    parser.add_argument("--fluent-bit", default="fluent-bit", help="fluent-bit binary")
+    parser.add_argument(
+        "--fluent-bit", help="fluent-bit binary (default: $FLUENT_BIT, PATH, the pinned build)"
+    )
     parser.add_argument(
         "--timeout", type=float, help="seconds verify waits (default: upload timeout + 90 s)"
     )
@@ -499,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return run(args)
-    except (E2EError, TimeoutError) as error:
+    except (LocalRunError, TimeoutError) as error:
         print(f"e2e: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

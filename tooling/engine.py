@@ -23,6 +23,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.render.partition import partition_of
 from components.settings import PROJECT
 from tooling.graph import STACK_TYPE, RecordedResource, ResourceGraph
 
@@ -97,19 +98,25 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     def _computed(self, typ: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
         region, account = self.region, ACCOUNT_ID
+        # ARNs carry the region's partition (aws-cn, aws-us-gov), as the provider returns them.
+        arn = f"arn:{_partition_name(region)}"
         if typ == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or f"{name}-{_stable_id(self.stack, name)}"
-            return {"__id": bucket, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+            return {"__id": bucket, "bucket": bucket, "arn": f"{arn}:s3:::{bucket}"}
         if typ == "aws:kms/key:Key":
             key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{name}"))
             return {
                 "__id": key_id,
                 "keyId": key_id,
-                "arn": f"arn:aws:kms:{region}:{account}:key/{key_id}",
+                "arn": f"{arn}:kms:{region}:{account}:key/{key_id}",
             }
         if typ == "aws:iam/role:Role":
             role = inputs.get("name") or rid
-            return {"__id": role, "name": role, "arn": f"arn:aws:iam::{account}:role/{role}"}
+            return {"__id": role, "name": role, "arn": f"{arn}:iam::{account}:role/{role}"}
+        if typ == "aws:athena/workgroup:Workgroup":
+            workgroup = inputs.get("name") or rid
+            workgroup_arn = f"{arn}:athena:{region}:{account}:workgroup/{workgroup}"
+            return {"__id": workgroup, "arn": workgroup_arn}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"__id": f"lt-{_stable_id(self.stack, name)}", "latestVersion": 1}
         if typ == "eks:index:Cluster":
@@ -118,7 +125,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "kubeconfigJson": json.dumps(
                     {"apiVersion": "v1", "kind": "Config", "clusters": []}
                 ),
-                "oidcProviderArn": f"arn:aws:iam::{account}:oidc-provider/{issuer}",
+                "oidcProviderArn": f"{arn}:iam::{account}:oidc-provider/{issuer}",
                 "oidcProviderUrl": f"https://{issuer}",
                 "oidcIssuer": issuer,
             }
@@ -132,6 +139,13 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
         # The program makes no provider calls; a new one must get a mock here first.
         raise NotImplementedError(f"the offline engine has no mock for the call {args.token}")
+
+
+def _partition_name(region: str) -> str:
+    try:
+        return partition_of(region).name
+    except ValueError:
+        return "aws"  # the program refuses the region itself, with the stack file named
 
 
 class RecordingMonitor(mocks.MockMonitor):

@@ -1,28 +1,37 @@
 """Check a rendered Fluent Bit config against the plugin schema of the pinned version.
 
-The schema is what `fluent-bit -J` prints: taken from the binary when one is on PATH, else
-from the shared copy (env FLUENT_BIT_SCHEMA, else <repo>/../shared/fluent-bit/). It lists
-every input, filter and output with its properties and their types; it does not list the
-`service` keys, the engine-wide output keys or the parser keys, which are below.
+The schema is the committed `fluent-bit-schema-5.1.1.json` beside this module: what
+`fluent-bit -J` of 5.1.1 prints, cut down to the plugins the project renders
+(RENDERED_PLUGINS), with names, types and defaults only, sorted. `make schema` regenerates
+it from the binary (`python -m tooling.fluent_bit_schema --write`); a test compares it with
+the binary when one is present. It does not list the `service` keys, the engine-wide output
+keys or the parser keys, which are below.
 
 `check_config` returns one readable problem per bad key or value; `dry_run` runs
-`fluent-bit --dry-run -c FILE` when the binary exists.
+`fluent-bit --dry-run -c FILE` (AgentNotFoundError without a binary).
 """
 
+import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from components.render.fluent_bit_parsers import undefined_parsers
+from tooling.agent import PINNED_VERSION, AgentNotFoundError, fluent_bit_binary
 
-SCHEMA_ENV = "FLUENT_BIT_SCHEMA"
-SCHEMA_FILE = "schema-5.1.1.json"
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = Path(__file__).with_name(f"fluent-bit-schema-{PINNED_VERSION}.json")
+# Every plugin a rendered config may name (routes' `plugin`, the renderer's input and
+# filters). A plugin outside this list is reported as unknown by check_config.
+RENDERED_PLUGINS: dict[str, tuple[str, ...]] = {
+    "inputs": ("syslog",),
+    "filters": ("grep", "lua", "record_modifier"),
+    "outputs": ("cloudwatch_logs", "forward", "loki", "opensearch", "s3", "stdout"),
+}
 
 # Service keys of 5.1.1 (shared/fluent-bit/README.md), compared case-insensitively.
 SERVICE_KEYS = frozenset(
@@ -118,38 +127,53 @@ _TYPE_PATTERNS = {
 _SPACE_DELIMITED = re.compile(r"space delimited strings \(minimum (\d+)\)")
 
 
-def fluent_bit_binary() -> str | None:
-    """Path of a `fluent-bit` binary on PATH, or None."""
-    return shutil.which("fluent-bit")
-
-
-def default_schema_path() -> Path:
-    configured = os.environ.get(SCHEMA_ENV)
-    if configured:
-        return Path(configured)
-    return _REPO_ROOT.parent / "shared" / "fluent-bit" / SCHEMA_FILE
-
-
-def load_schema() -> dict[str, Any]:
-    """The plugin schema: `fluent-bit -J` when the binary exists, else the shared file."""
-    binary = fluent_bit_binary()
-    if binary is not None:
-        result = subprocess.run(
-            [binary, "-J"], capture_output=True, text=True, timeout=60, check=True
-        )
-        schema: dict[str, Any] = json.loads(result.stdout)
-        return schema
-    loaded: dict[str, Any] = json.loads(default_schema_path().read_text(encoding="utf-8"))
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    """The committed plugin schema (never a binary's, never a file outside the repo)."""
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
+
+
+def _slim_plugin(plugin: Mapping[str, Any]) -> dict[str, Any]:
+    groups = {
+        group: sorted(
+            (
+                {"name": p["name"], "type": p.get("type", "string"), "default": p.get("default")}
+                for p in props
+            ),
+            key=lambda p: str(p["name"]),
+        )
+        for group, props in sorted(plugin.get("properties", {}).items())
+    }
+    return {"name": plugin["name"], "properties": groups}
+
+
+def slim_schema(full: Mapping[str, Any]) -> dict[str, Any]:
+    """What `fluent-bit -J` prints, cut down to RENDERED_PLUGINS: names, types, defaults."""
+    slim: dict[str, Any] = {"fluent-bit": full["fluent-bit"]}
+    for section, names in RENDERED_PLUGINS.items():
+        by_name = {str(p["name"]): p for p in full.get(section, [])}
+        missing = [name for name in names if name not in by_name]
+        if missing:
+            raise ValueError(f"the binary has no {section[:-1]} plugin(s) {', '.join(missing)}")
+        slim[section] = [_slim_plugin(by_name[name]) for name in sorted(names)]
+    return slim
+
+
+def schema_from_binary(binary: str) -> dict[str, Any]:
+    """`BINARY -J`, cut down by slim_schema."""
+    done = subprocess.run([binary, "-J"], capture_output=True, text=True, timeout=60, check=True)
+    return slim_schema(json.loads(done.stdout))
+
+
+def schema_text(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def dry_run(
     config_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """`fluent-bit --dry-run -c FILE`; raises FileNotFoundError when there is no binary."""
+    """`fluent-bit --dry-run -c FILE`; raises AgentNotFoundError when there is no binary."""
     binary = fluent_bit_binary()
-    if binary is None:
-        raise FileNotFoundError("fluent-bit is not on PATH")
     return subprocess.run(
         [binary, "--dry-run", "-c", str(config_path)],
         capture_output=True,
@@ -304,3 +328,27 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[s
             problems += _check_plugin(section, position, plugin, index[section])
     problems += [f"parser not defined: {missing}" for missing in undefined_parsers(dict(config))]
     return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.fluent_bit_schema",
+        description="Regenerate the committed plugin schema from the fluent-bit binary.",
+    )
+    parser.add_argument("--write", action="store_true", help=f"write {SCHEMA_PATH.name}")
+    args = parser.parse_args(argv)
+    try:
+        text = schema_text(schema_from_binary(fluent_bit_binary()))
+    except (AgentNotFoundError, ValueError, subprocess.SubprocessError) as error:
+        print(f"schema: {error}", file=sys.stderr)
+        return 2
+    if args.write:
+        SCHEMA_PATH.write_text(text, encoding="utf-8")
+        print(f"schema: wrote {SCHEMA_PATH}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,7 +32,12 @@ LogLevel = Literal["off", "error", "warn", "info", "debug", "trace"]
 # Env vars the DaemonSet must set from the downward API; the config reads them as ${VAR}.
 DOWNWARD_API_ENV: dict[str, str] = {"NODE_NAME": "spec.nodeName", "HOST_IP": "status.hostIP"}
 
+# Readiness: /api/v1/health counts errors and failed retries of ALL outputs in hc_period.
 HEALTH_PATH = "/api/v1/health"
+# Liveness: /api/v1/uptime answers 200 from the HTTP server whatever the outputs do
+# (src/http_server/api/v1/uptime.c), so one failing route cannot get the agent restarted
+# and take the archive's buffer and retries down with it.
+UPTIME_PATH = "/api/v1/uptime"
 METRICS_PATH = "/api/v2/metrics/prometheus"
 # Pod grace beyond Fluent Bit's own `grace`, so the kubelet never kills a flushing agent.
 TERMINATION_GRACE_MARGIN_SECONDS = 15

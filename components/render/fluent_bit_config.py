@@ -1,8 +1,8 @@
 """The renderer of the agent's Fluent Bit 5.1 YAML config, and its deterministic text.
 
 Pipeline: syslog input (TCP on 127.0.0.1, rsyslog forwards RFC 5424 lines) -> parse ->
-record_modifier (cluster, node, environment) -> grep rules -> filesystem buffer -> one
-output per route (components.render.routes).
+record_modifier (cluster, node, environment) -> lua (audit fields) -> grep rules ->
+filesystem buffer -> one output per route (components.render.routes).
 
 Pure: no Pulumi imports. `render_fluent_bit_config` builds the config as data; `to_yaml`
 serializes it deterministically; `config_checksum` names a config text.
@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from components.render.audit_fields import lua_filter_entry
 from components.render.fluent_bit import AgentSettings, PipelineContext
 from components.render.fluent_bit_parsers import parser_specs, undefined_parsers
 from components.render.routes import Properties, RenderError, on_off
@@ -81,7 +82,9 @@ def _filters(settings: AgentSettings, context: PipelineContext) -> list[Properti
                 f"environment {context.environment}",
                 "node ${NODE_NAME}",
             ],
-        }
+        },
+        # RFC 5424 structured data and pri as top-level fields (components.render.audit_fields).
+        lua_filter_entry(settings.tag),
     ]
     # One grep filter per rule: every include must match, any exclude drops the record.
     for index, rule in enumerate(settings.grep, start=1):
@@ -134,7 +137,14 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", items)
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    # Multi-line values (the inline Lua script) as literal blocks a reviewer can read.
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
 _ConfigDumper.add_representer(dict, _represent_dict)
+_ConfigDumper.add_representer(str, _represent_str)
 
 
 def to_yaml(config: dict[str, Any]) -> str:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.render.fluent_bit import DOWNWARD_API_ENV, HEALTH_PATH, AgentSettings
+from components.render.fluent_bit import (
+    DOWNWARD_API_ENV,
+    HEALTH_PATH,
+    UPTIME_PATH,
+    AgentSettings,
+)
 from components.render.workload import (
     CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
@@ -85,8 +90,9 @@ def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str)
         "args": ["--config", f"{CONFIG_DIR}/{CONFIG_FILE}"],
         "env": env,
         "ports": [{"name": "http", "containerPort": settings.http_port, "protocol": "TCP"}],
-        "livenessProbe": _probe(period=10, failures=3),
-        "readinessProbe": _probe(period=10, failures=3),
+        # Alive is "the process answers"; ready is "every output is healthy".
+        "livenessProbe": _probe(UPTIME_PATH, period=10, failures=3),
+        "readinessProbe": _probe(HEALTH_PATH, period=10, failures=3),
         "resources": resources(
             settings.resources.requests.model_dump(), settings.resources.limits.model_dump()
         ),
@@ -122,9 +128,9 @@ def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str)
     return spec
 
 
-def _probe(period: int, failures: int) -> Manifest:
+def _probe(path: str, period: int, failures: int) -> Manifest:
     probe: dict[str, Any] = {
-        "httpGet": {"path": HEALTH_PATH, "port": "http"},
+        "httpGet": {"path": path, "port": "http"},
         "periodSeconds": period,
         "failureThreshold": failures,
         "timeoutSeconds": 5,

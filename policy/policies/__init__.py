@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import eks, iam, kms, kubernetes, s3, stack
+from . import athena, eks, iam, kms, kubernetes, s3, stack
 
 PACK_NAME = "container-audit-log"
 
@@ -22,6 +22,7 @@ def all_policies() -> list[Policy]:
         *eks.policies(),
         *kubernetes.policies(),
         *stack.policies(),
+        *athena.policies(),
     ]
 
 

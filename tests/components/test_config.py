@@ -261,6 +261,98 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent", "fluent/fluent-bit:latest", "pin a version tag"],
     ),
     (
+        "isolated partition",
+        {"aws:region": "us-iso-east-1"},
+        ["aws:region", "'us-iso-east-1'", "isolated", "aws, aws-cn, aws-us-gov"],
+    ),
+    (
+        "audit-bucket route writing outside the log prefix",
+        {"agent": {"routes": [{"type": "s3", "name": "a", "keyPrefix": "elsewhere"}]}},
+        ["agent.routes 'a'", "keyPrefix 'elsewhere'", "outside logPrefix 'audit/'"],
+    ),
+    (
+        "route in another partition",
+        {
+            "agent": {
+                "routes": [
+                    {"type": "s3", "name": "a"},
+                    {
+                        "type": "cloudwatch_logs",
+                        "name": "cw",
+                        "region": "cn-north-1",
+                        "logGroupName": "g",
+                    },
+                ]
+            }
+        },
+        ["agent.routes 'cw'", "'cn-north-1'", "aws-cn", "own partition"],
+    ),
+    (
+        "opensearch sigv4 without its domain",
+        {
+            "agent": {
+                "routes": [
+                    {
+                        "type": "opensearch",
+                        "name": "search",
+                        "host": "search.example.com",
+                        "awsAuth": True,
+                        "awsRegion": "eu-west-1",
+                    }
+                ]
+            }
+        },
+        ["route 'search'", "domainArn is not set", "es:ESHttpPost"],
+    ),
+    (
+        "s3-compatible archive without a bucket name",
+        {
+            "cluster": {"mode": "existing", "name": "k", "irsa": False},
+            "nodeSyslog": {"mode": "daemonset"},
+            "agent": {"routes": [{"type": "s3", "name": "a", "endpoint": "http://minio:9000"}]},
+        },
+        ["agent.routes 'a'", "bucket.name is not set", "does not create"],
+    ),
+    (
+        "s3-compatible archive on a stack that creates AWS resources",
+        {
+            "bucket": {"name": "local-archive"},
+            "agent": {"routes": [{"type": "s3", "name": "a", "endpoint": "http://minio:9000"}]},
+        },
+        ["agent.routes 'a'", "cluster.mode 'existing' with irsa: false"],
+    ),
+    (
+        "athena on an s3-compatible archive",
+        {
+            "cluster": {"mode": "existing", "name": "k", "irsa": False},
+            "nodeSyslog": {"mode": "daemonset"},
+            "bucket": {"name": "local-archive"},
+            "query": {"enabled": True},
+            "agent": {"routes": [{"type": "s3", "name": "a", "endpoint": "http://minio:9000"}]},
+        },
+        ["agent.routes 'a'", "query.enabled is true", "Athena"],
+    ),
+    (
+        "admin role from another partition",
+        {"bucket": {"adminRoleArn": "arn:aws-cn:iam::123456789012:role/admin"}},
+        ["bucket.adminRoleArn", "arn:aws-cn:iam::123456789012:role/admin", "'arn:aws:'"],
+    ),
+    (
+        "query cost guard below Athena's minimum",
+        {"query": {"bytesScannedCutoffPerQuery": 1000}},
+        ["query.bytesScannedCutoffPerQuery = 1000", "10485760"],
+    ),
+    (
+        "auditor that is not an IAM principal",
+        {"query": {"auditorPrincipals": ["security-team"]}},
+        ["auditorPrincipals entry 'security-team'", ":role/<name>"],
+    ),
+    (
+        "unknown query key",
+        {"query": {"resultsBucket": "x"}},
+        ["query.resultsBucket", "unknown key", "auditorPrincipals"],
+    ),
+    (
         "unknown log type",
         {"cluster": {**EKS, "enabledLogTypes": ["audit", "everything"]}},
         ["enabledLogTypes[1]", '"everything"', "'audit'"],
@@ -321,3 +413,10 @@ def test_dev_may_use_the_default_vpc() -> None:
 def test_other_namespaces_are_left_to_their_owners() -> None:
     cfg = _load(**{"aws:profile": "audit", "kubernetes:context": "kind"})
     assert cfg.region == "eu-west-1"
+
+
+def test_the_agent_gets_a_role_only_when_a_route_calls_aws() -> None:
+    assert _load().agent_calls_aws  # the default route: the audit archive on S3
+    console_only = _load(agent={"routes": [{"type": "stdout", "name": "console"}]})
+    assert not console_only.agent_calls_aws
+    assert console_only.archive_on_aws

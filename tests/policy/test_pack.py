@@ -9,6 +9,7 @@ from pulumi_policy import StackValidationPolicy
 
 from policy.policies import all_policies
 from tests.policy.policies import (
+    test_athena,
     test_eks,
     test_iam,
     test_kms,
@@ -39,7 +40,7 @@ def test_every_policy_has_severity_level_and_a_fix() -> None:
 def test_every_policy_has_a_violating_case() -> None:
     resource_cases = {
         param.values[-1]
-        for module in (test_s3, test_kms, test_iam, test_eks, test_kubernetes)
+        for module in (test_s3, test_kms, test_iam, test_eks, test_kubernetes, test_athena)
         for param in module.VIOLATIONS
     }
     stack_cases = {*test_s3.STACK_POLICIES, test_stack.POLICY}

@@ -1,11 +1,8 @@
-"""tooling.e2e without Fluent Bit: the remapped configs, the missing-binary message, and
-the whole run with a stand-in agent (tests/tooling/fake_fluent_bit.py) between the real
-rsyslogd and a real moto server."""
+"""tooling.e2e: the remapped configs, the missing-binary message, and the whole run with
+the real agent between the real rsyslogd and a real moto server."""
 
 from __future__ import annotations
 
-import stat
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,10 +13,12 @@ from components.render.routes import OpenSearchRoute, RouteDefaults
 from components.render.rsyslog import render_main_conf, render_rsyslog_conf
 from tests.rsyslog_harness import validate_config
 from tooling import e2e
-from tooling.e2e import Ports, load_local_stack, remap_agent_config, remap_node_syslog
+from tooling.e2e import Ports, load_local_stack, remap_node_syslog
 from tooling.fluent_bit_schema import check_config, load_schema
+from tooling.localrun import AgentPorts, remap_agent_config
 
 PORTS = Ports(syslog=20514, agent=25140, http=22020, s3=29000)
+AGENT_PORTS = AgentPorts(syslog=PORTS.agent, http=PORTS.http)
 ENDPOINT = "http://127.0.0.1:29000"
 
 
@@ -33,7 +32,9 @@ def _strings(value: Any) -> list[str]:
 
 def test_agent_config_is_remapped_to_the_temp_dir_and_loopback(tmp_path: Path) -> None:
     stack = load_local_stack()
-    config, dropped = remap_agent_config(stack.agent_config, tmp_path, PORTS, ENDPOINT, "b-e2e")
+    config, dropped = remap_agent_config(
+        stack.agent_config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e"
+    )
     assert dropped == []
     assert not [s for s in _strings(config) if s.startswith("/var/")]  # no node path is left
     service = config["service"]
@@ -62,7 +63,7 @@ def test_outputs_without_a_local_server_are_left_out(tmp_path: Path) -> None:
             "outputs": [*stack.agent_config["pipeline"]["outputs"], search],
         },
     }
-    remapped, dropped = remap_agent_config(config, tmp_path, PORTS, ENDPOINT, "b-e2e")
+    remapped, dropped = remap_agent_config(config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e")
     assert dropped == ["search"]
     assert [o["name"] for o in remapped["pipeline"]["outputs"]] == ["s3", "stdout"]
 
@@ -88,27 +89,23 @@ def test_node_syslog_is_remapped_and_rsyslogd_accepts_it(tmp_path: Path) -> None
 def test_without_fluent_bit_it_says_so_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(e2e, "PACKAGE_BIN", str(tmp_path))
+    monkeypatch.setenv("FLUENT_BIT", str(tmp_path / "no-such-fluent-bit"))
     assert e2e.main([]) == e2e.EXIT_FAILED
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("e2e: no 'fluent-bit' binary on PATH")
+    assert len(err) == 1 and err[0].startswith("e2e: no fluent-bit binary (FLUENT_BIT=")
+    assert "build.sh" in err[0] and "on PATH" in err[0]
 
 
-def test_the_whole_run_with_a_stand_in_agent(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_whole_run_with_the_real_agent(
+    fluent_bit: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """demo -> rsyslogd -> stand-in agent -> moto server -> verify, started and stopped
-    by e2e itself."""
-    fake = tmp_path / "fluent-bit"
-    stand_in = Path(__file__).with_name("fake_fluent_bit.py")
-    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{stand_in}" "$@"\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    """demo -> rsyslogd -> fluent-bit (the local stack's config) -> moto server -> verify,
+    started and stopped by e2e itself."""
     started = time.monotonic()
-    code = e2e.main(["--fluent-bit", str(fake), "--interval", "0.5", "--timeout", "30"])
+    code = e2e.main(["--fluent-bit", fluent_bit, "--interval", "1", "--timeout", "150"])
     captured = capsys.readouterr()
     assert code == e2e.EXIT_OK, captured.err
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 240
     assert "verify: OK" in captured.out
     rows = {
         line.split()[0]: line.split()[1]

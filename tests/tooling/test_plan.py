@@ -103,3 +103,20 @@ def test_two_plans_are_byte_identical(tmp_path: Path) -> None:
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for relative in files:
         assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
+
+
+def test_plan_shows_the_table_ddl_and_every_named_query(tmp_path: Path) -> None:
+    from components.render.archive_queries import QUERIES
+
+    assert main(["--stack", "dev", "--build-dir", str(tmp_path)]) == EXIT_OK
+    athena = tmp_path / "dev" / "athena"
+    [table] = sorted(athena.glob("table-*.sql"))
+    ddl = table.read_text()
+    assert "CREATE EXTERNAL TABLE `container_audit_dev`.`audit_events`" in ddl
+    assert (
+        "'projection.enabled' = 'true'" in ddl and "audit/dev/audit.syslog/${day}/${hour}/" in ddl
+    )
+    names = sorted(p.name for p in athena.glob("query-*.sql"))
+    assert names == sorted(f"query-{q.name}.sql" for q in QUERIES)
+    assert main(["--stack", "local", "--build-dir", str(tmp_path)]) == EXIT_OK
+    assert not (tmp_path / "local" / "athena").exists()  # no AWS query layer in local

@@ -76,14 +76,14 @@ def test_api_open_to_an_unlisted_range_fails_in_staging(tmp_path: Path) -> None:
 def test_a_wildcard_in_the_agent_policy_fails_the_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = iam.audit_writer_policy
+    original = iam.agent_policy_for_stack
 
     def widened(*args: Any) -> dict[str, Any]:
         document = original(*args)
         document["Statement"][0]["Action"] = ["s3:*"]
         return document
 
-    monkeypatch.setattr(iam, "audit_writer_policy", widened)
+    monkeypatch.setattr(iam, "agent_policy_for_stack", widened)
     assert "iam-no-wildcard-action" in _violated("staging", REPO_ROOT, tmp_path)
 
 

@@ -30,6 +30,13 @@ class OpenSearchRoute(HttpBasicAuth, TlsChecked, RouteBase):
     tls: bool = True
     aws_auth: bool = Field(default=False, description="SigV4 with the pod's IRSA credentials.")
     aws_region: str | None = Field(default=None, pattern=AWS_REGION_PATTERN)
+    domain_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:es:[a-z0-9-]+:\d{12}:domain/[a-z][a-z0-9-]{2,27}$",
+        description=(
+            "awsAuth: the domain's ARN; the agent's role may POST /_bulk there and nowhere else."
+        ),
+    )
     http_user: str | None = None
     http_password_secret: SecretRef | None = None
     suppress_type_name: bool = True
@@ -41,6 +48,16 @@ class OpenSearchRoute(HttpBasicAuth, TlsChecked, RouteBase):
             raise ValueError(f"{where}: awsAuth is true but awsRegion is not set")
         if self.aws_auth and not self.tls:
             raise ValueError(f"{where}: awsAuth needs tls: true (SigV4 endpoints are https)")
+        if self.aws_auth and self.domain_arn is None:
+            raise ValueError(
+                f"{where}: awsAuth is true but domainArn is not set; the agent's role is "
+                f"granted es:ESHttpPost on that domain only "
+                f"(arn:aws:es:<region>:<account>:domain/<name>)"
+            )
+        if self.domain_arn is not None and self.domain_arn.split(":")[3] != self.aws_region:
+            raise ValueError(
+                f"{where}: domainArn {self.domain_arn!r} is not in awsRegion {self.aws_region!r}"
+            )
         if self.aws_auth and self.http_user is not None:
             raise ValueError(f"{where}: set either awsAuth or httpUser, not both")
         self._check_basic_auth()

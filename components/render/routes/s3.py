@@ -75,9 +75,17 @@ class S3Route(RouteBase):
     uses_engine_storage_limit: ClassVar[bool] = False
 
     type: Literal["s3"] = "s3"
-    retry_limit: int | Literal["no_limits"] = Field(
-        default="no_limits",
-        description="The archive must not drop records: retry until the upload succeeds.",
+    # The s3 plugin caps 'no_limits' to 5 (with a warning at start). A failed upload is
+    # retried about once a minute (its timer: uploadTimeout / 6, between 6 s and 60 s), so 60
+    # rides out roughly an hour of S3 outage; after that the plugin moves the chunk to its
+    # quarantine directory on the node (retry_exhausted_action's default), it does not delete it.
+    retry_limit: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "Failed uploads of a chunk before the s3 plugin quarantines it on the node (about "
+            "one attempt a minute); a number, since the plugin caps 'no_limits' to 5."
+        ),
     )
     bucket: str | None = Field(
         default=None,

@@ -458,7 +458,7 @@ def _agent_put(**context: str | bool) -> Request:
     )
 
 
-def test_todays_deny_foreign_kms_keys_denies_the_agents_uploads() -> None:
+def test_the_pre_fix_deny_foreign_kms_keys_denies_the_agents_uploads() -> None:
     """Regression (issue 12): StringNotEqualsIfExists in a Deny denies when the header is absent.
 
     Condition operators, "...IfExists": "If you are using an Effect: Deny element with a
@@ -466,12 +466,31 @@ def test_todays_deny_foreign_kms_keys_denies_the_agents_uploads() -> None:
     if the tag is missing." Fluent Bit relies on the bucket's default encryption and never
     sends the key header, so every upload is denied.
     """
-    bucket_policy = bucket_policy_document(ARCHIVE, OUR_KEY, BucketSettings())
+    # The statement as components/bucket.py wrote it before the fix (kept as a regression case).
+    bucket_policy = doc(
+        {
+            "Sid": "DenyForeignKmsKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{ARCHIVE}/*",
+            "Condition": {"StringNotEqualsIfExists": {KMS_HEADER: OUR_KEY}},
+        }
+    )
     without_header = evaluate(_agent_put(), [AGENT_POLICY], bucket_policy)
     assert without_header.decision == "explicit-deny"
     assert without_header.statements == ("DenyForeignKmsKeys",)
     with_our_key = evaluate(_agent_put(**{KMS_HEADER: OUR_KEY}), [AGENT_POLICY], bucket_policy)
     assert with_our_key.decision == "allow"
+
+
+def test_the_bucket_policy_allows_the_agents_uploads_and_denies_a_named_foreign_key() -> None:
+    bucket_policy = bucket_policy_document(ARCHIVE, OUR_KEY, BucketSettings())
+    foreign = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/theirs"
+    assert evaluate(_agent_put(), [AGENT_POLICY], bucket_policy).decision == "allow"
+    named = _agent_put(**{KMS_HEADER: foreign, "s3:x-amz-server-side-encryption": "aws:kms"})
+    denied = evaluate(named, [AGENT_POLICY], bucket_policy)
+    assert denied.decision == "explicit-deny" and denied.statements == ("DenyForeignKmsKeys",)
 
 
 def test_null_false_with_stringnotequals_denies_only_a_named_foreign_key() -> None:

@@ -18,6 +18,7 @@ def test_opensearch_output_uses_tls_and_sigv4() -> None:
             "host": "vpc-audit.eu-west-1.es.amazonaws.com",
             "awsAuth": True,
             "awsRegion": "eu-west-1",
+            "domainArn": "arn:aws:es:eu-west-1:123456789012:domain/audit",
         }
     )
     out = route.output(DEFAULTS)

@@ -35,7 +35,7 @@ def test_s3_output_has_the_archive_settings() -> None:
     assert out["upload_timeout"] == "5m"
     assert out["store_dir"] == "/var/fluent-bit/s3/archive"
     assert out["store_dir_limit_size"] == "2G"
-    assert out["retry_limit"] == "no_limits"
+    assert out["retry_limit"] == "60"
     assert out["use_put_object"] == "off"
     assert out["send_content_md5"] == "on"
     assert (out["format"], out["json_date_key"], out["json_date_format"]) == (
@@ -166,3 +166,9 @@ def test_s3_plain_http_endpoint_is_refused_outside_dev() -> None:
     route = s3(endpoint="http://minio.local:9000")
     assert route.check_environment("local") == []
     assert "plain http" in route.check_environment("prod")[0]
+
+
+def test_unlimited_retries_are_refused_since_the_plugin_caps_them_to_five() -> None:
+    with pytest.raises(ValidationError, match=r"retryLimit|retry_limit"):
+        s3(retryLimit="no_limits")
+    assert s3(retryLimit=500).output(DEFAULTS)["retry_limit"] == "500"
