@@ -27,31 +27,27 @@ from typing import IO, Any, Literal
 
 from components.render.fluent_bit_config import to_yaml
 from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
-from tooling.e2e import (
+from tooling.agent import find_fluent_bit
+from tooling.e2e import load_local_stack, remap_node_syslog
+from tooling.faults.spool_hop import spool_agent_config, spool_rsyslog_conf
+from tooling.localrun import (
     DUMMY_AWS_ENV,
+    AgentPorts,
     create_bucket,
     http_ok,
-    load_local_stack,
     remap_agent_config,
-    remap_node_syslog,
     s3_client,
 )
-from tooling.e2e import Ports as _E2EPorts
-from tooling.faults.spool_hop import spool_agent_config, spool_rsyslog_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
-_PINNED_AGENT = Path("/opt/fluent-bit-5.1.1/bin/fluent-bit")
 NODE_NAME = "fault-node"
 REGION = "us-east-1"
 
 
 def find_agent() -> str | None:
-    """FLUENT_BIT, else `fluent-bit` on PATH, else the pinned build's install folder."""
-    for candidate in (os.environ.get("FLUENT_BIT"), shutil.which("fluent-bit"), _PINNED_AGENT):
-        if candidate and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
+    """The Fluent Bit 5.1.x binary (tooling.agent's lookup), or None."""
+    return find_fluent_bit()
 
 
 @dataclass
@@ -134,9 +130,7 @@ class NodePipeline:
     def prepare(self) -> None:
         """Write both configs and define the three daemons (nothing started yet)."""
         stack = load_local_stack()
-        ports = _E2EPorts(
-            syslog=self.syslog_port, agent=self.agent_port, http=self.http_port, s3=self.s3_port
-        )
+        ports = AgentPorts(syslog=self.agent_port, http=self.http_port)
         agent_root = self.root / "fluent-bit"
         config, _ = remap_agent_config(
             stack.agent_config, agent_root, ports, self.endpoint, self.bucket

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from components.render.rsyslog import NodeSyslogSettings
+from tests.agent_harness import require_fluent_bit
 from tooling.faults.count import Outcome
-from tooling.faults.pipeline import RSYSLOGD, NodePipeline, find_agent, node_pipeline
+from tooling.faults.pipeline import RSYSLOGD, NodePipeline, node_pipeline
 from tooling.faults.scenarios import stream_with_fault
 
 EVENTS = 600
@@ -36,11 +37,7 @@ AGENT_IN_FLIGHT_BOUND = 20
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodePipeline]:
-    agent = find_agent()
-    if agent is None:
-        pytest.skip(
-            "no Fluent Bit: put fluent-bit 5.1.x on PATH or set FLUENT_BIT=/path/to/fluent-bit"
-        )
+    agent = require_fluent_bit()  # skips saying how to get it; fails in CI
     if shutil.which(RSYSLOGD) is None and not Path(RSYSLOGD).exists():
         pytest.skip("no rsyslogd: install the rsyslog package")
     root = tmp_path_factory.mktemp("faults")
