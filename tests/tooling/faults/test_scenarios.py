@@ -24,7 +24,7 @@ EVENTS = 600
 RATE = 400.0
 # A sender's TCP connection to rsyslog has no acknowledgement: events the kernel took but
 # rsyslogd never read are lost when it stops (1 to 6 per stop measured at 400-500/s; the
-# bound is the socket buffers, here what the sender wrote in the last moments). rsyslogd SIGKILL also loses what waited in its memory queues.
+# bound is the socket buffers, here what the sender wrote in the last moments).
 SENDER_IN_FLIGHT_BOUND = 25
 # A killed rsyslogd's disk queue comes back from its last checkpoint: up to
 # queueCheckpointInterval (100) messages written after it are gone (37 and 1 measured).
