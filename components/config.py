@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
+from components.render.monitoring import MonitoringSettings
 from components.render.partition import Partition, partition_of
 from components.render.query_settings import QuerySettings
 from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
@@ -55,6 +56,7 @@ class StackConfig(CamelModel):
     agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     query: QuerySettings = QuerySettings()
 
     @model_validator(mode="after")
@@ -87,6 +89,19 @@ class StackConfig(CamelModel):
                 f"{agent.tcp_framing!r} disagree: the agent would split messages wrongly; "
                 f"set agent.tcpFraming to {syslog.fluent_bit_syslog_format!r}"
             )
+        ports = {
+            "agent.listenPort": agent.listen_port,
+            "agent.httpPort": agent.http_port,
+            "monitoring.rsyslogStatsPort": self.monitoring.rsyslog_stats_port,
+            "monitoring.exporterPort": self.monitoring.exporter_port,
+        }
+        taken: dict[int, str] = {}
+        for key, port in ports.items():
+            if port in taken:
+                raise ValueError(
+                    f"{key} {port} is already {taken[port]}: the agent's ports must all differ"
+                )
+            taken[port] = key
         if syslog.max_message_size + NUMBERING_PREFIX_MAX_BYTES >= agent.max_line_bytes:
             raise ValueError(
                 f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) plus the record "
