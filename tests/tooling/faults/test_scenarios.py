@@ -41,12 +41,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodePipeline]
     if shutil.which(RSYSLOGD) is None and not Path(RSYSLOGD).exists():
         pytest.skip("no rsyslogd: install the rsyslog package")
     root = tmp_path_factory.mktemp("faults")
-    with node_pipeline(root, agent, upload_timeout="2s", grace=5) as running:
+    with node_pipeline(root, agent, upload_timeout="1s", grace=3) as running:
         yield running
 
 
 def _run(pipeline: NodePipeline, name: str) -> Outcome:
-    outcome = stream_with_fault(pipeline, name, EVENTS, RATE, timeout=60)
+    outcome = stream_with_fault(pipeline, name, EVENTS, RATE, timeout=45)
     print(outcome)  # shown with -s: the numbers behind the assertions
     assert outcome.sent == EVENTS
     assert outcome.seq_duplicates == outcome.duplicates, "a duplicate is a resend, same number"
