@@ -24,6 +24,7 @@ from components.render.audit_fields import (
 from components.render.fluent_bit_parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
 from components.render.routes import S3ObjectLayout
 from components.render.routes.base import DATE_KEY
+from components.render.rsyslog_numbering import SEQ_FIELD, SEQ_INSTANCE_FIELD
 
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -70,6 +71,9 @@ def parsed_fields() -> list[str]:
     return list(dict.fromkeys(re.findall(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", spec.regex)))
 
 
+_NUMBERING = (SEQ_FIELD, SEQ_INSTANCE_FIELD)
+
+
 def record_columns() -> tuple[Column, ...]:
     """Every top-level key the agent may write to an archive record, with its type."""
     context = (
@@ -82,6 +86,7 @@ def record_columns() -> tuple[Column, ...]:
         *(
             Column(name, "string", _PARSED.get(name, "parsed from the syslog line"))
             for name in parsed_fields()
+            if name not in _NUMBERING  # typed below
         ),
         Column(
             TIME_UNREADABLE_KEY,
@@ -94,9 +99,9 @@ def record_columns() -> tuple[Column, ...]:
         Column(SD_FIELD, "map<string,map<string,string>>", "every SD element: id -> params"),
         Column(SD_ERROR_FIELD, "string", "why the structured data could not be parsed"),
         *(Column(p.column, p.type, p.description) for p in PROMOTED),
-        # Added by the node-agent sequence stage (no-loss issue): +1 per record per instance.
-        Column("seq", "bigint", "record sequence number of the sending instance"),
-        Column("seq_instance", "string", "instance whose sequence seq counts"),
+        # Numbered by node syslog (components.render.rsyslog_numbering): +1 per record.
+        Column(SEQ_FIELD, "bigint", "record sequence number of the sending instance"),
+        Column(SEQ_INSTANCE_FIELD, "string", "instance whose sequence seq counts"),
     )
 
 

@@ -21,11 +21,20 @@ class ParserSpec:
 
     name: str
     regex: str
+    # `seq` becomes a JSON integer in the record (the parser's `types`).
+    types: str | None = None
 
     def as_config(self) -> dict[str, str]:
-        return {"name": self.name, "format": "regex", "regex": self.regex}
+        entry = {"name": self.name, "format": "regex", "regex": self.regex}
+        if self.types is not None:
+            entry["types"] = self.types
+        return entry
 
 
+# Node syslog numbers each record (components.render.rsyslog_numbering): "<seq>
+# <seq_instance> " comes before the message. Optional, so un-numbered senders still parse.
+_NUMBERING = r"(?:(?<seq>[0-9]{1,20}) (?<seq_instance>[0-9A-Za-z_.:-]{1,100}) )?"
+_NUMBERING_TYPES = "seq:integer"
 # RFC 5424 as rsyslog's RSYSLOG_SyslogProtocol23Format writes it. The syslog input DROPS a
 # line its parser does not match (with a warning), so every part is lenient: a malformed
 # STRUCTURED-DATA falls into `message` rather than failing the line. A UTF-8 BOM that
@@ -33,7 +42,7 @@ class ParserSpec:
 # start of a message it received as RFC 3164 ("app[1]: text"). `(?m:.*)`: a message may hold line
 # breaks (octet-counted framing delivers them), and Onigmo's `.` stops at one otherwise.
 _RFC5424_REGEX = (
-    r"^<(?<pri>[0-9]{1,3})>(?<version>[0-9]{1,2}) (?<timestamp>[^ ]+) "
+    r"^" + _NUMBERING + r"<(?<pri>[0-9]{1,3})>(?<version>[0-9]{1,2}) (?<timestamp>[^ ]+) "
     r"(?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[^ ]+) (?<msgid>[^ ]+) "
     r'(?:(?<extradata>-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: |$))?'
     r"(?:\xEF\xBB\xBF| )?(?<message>(?m:.*))$"
@@ -41,7 +50,7 @@ _RFC5424_REGEX = (
 # RFC 3164 has neither year nor zone: the event-time filter adds the current year (UTC)
 # and applies settings.rfc3164TimeOffset (UTC by default, as on EKS nodes).
 _RFC3164_REGEX = (
-    r"^<(?<pri>[0-9]{1,3})>"
+    r"^" + _NUMBERING + r"<(?<pri>[0-9]{1,3})>"
     r"(?<timestamp>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}) "
     r"(?<host>[^ ]+) (?:(?<ident>[^ :\[]+)(?:\[(?<pid>[0-9]+)\])?: )?(?<message>(?m:.*))$"
 )
@@ -50,8 +59,8 @@ _RFC3164_REGEX = (
 def parser_specs() -> dict[str, ParserSpec]:
     """Every parser the renderer can name, by name."""
     return {
-        RFC5424_PARSER: ParserSpec(name=RFC5424_PARSER, regex=_RFC5424_REGEX),
-        RFC3164_PARSER: ParserSpec(name=RFC3164_PARSER, regex=_RFC3164_REGEX),
+        RFC5424_PARSER: ParserSpec(RFC5424_PARSER, _RFC5424_REGEX, _NUMBERING_TYPES),
+        RFC3164_PARSER: ParserSpec(RFC3164_PARSER, _RFC3164_REGEX, _NUMBERING_TYPES),
     }
 
 

@@ -27,7 +27,9 @@ def test_service_section() -> None:
     assert {"hc_errors_count", "hc_retry_failure_count", "hc_period"} <= service.keys()
     assert service["storage.path"] == "/var/fluent-bit/buffer"
     assert service["storage.delete_irrecoverable_chunks"] == "on"
-    assert service["storage.checksum"] == "on"
+    # Off by default: the fault scenarios (tests/tooling/faults) show why.
+    assert service["storage.checksum"] == "off"
+    assert service["storage.backlog.flush_on_shutdown"] == "off"
     assert service["storage.sync"] == "normal"
 
 
