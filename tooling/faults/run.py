@@ -109,7 +109,7 @@ def run_on(
     if stream.error:
         notes.append(stream.error)
     stream.marker()
-    archive = ArchiveCount(run_id, events)
+    archive = ArchiveCount(run_id)
     # rsyslog retries the agent at most 10 s apart (components/render/rsyslog.py).
     idle_s = quiet_s + 3 * rig.upload_timeout_s + 10 + backoff_s(scenario.outage_s)
     bound = 60 + 2 * idle_s if bound_s is None else bound_s

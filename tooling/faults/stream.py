@@ -5,8 +5,9 @@ Each event is a demo audit event (RFC 5424, octet-counted TCP like the demo cont
 send) with its number `n` in the audit SD element, so the archive can be counted by event:
 lost, duplicated. An event counts as sent once the kernel took all of it; when rsyslogd is
 down the sender waits for it and sends the same event again (bounded). Once the stream
-and the fault are over, one marker (n = count + 1, not counted): node syslog numbers and
-forwards in order, so once the marker is archived, whatever else was going to arrive has.
+and the fault are over, one marker (another service, so neither the count here nor
+`verify` takes it for an event): node syslog numbers and forwards in order, so once the
+marker is archived, whatever else was going to arrive has.
 
 The record numbers (seq per node and seq_instance) are counted by tooling.completeness,
 as `verify` counts them: a seq gap is a record lost after node syslog numbered it.
@@ -30,11 +31,11 @@ from tooling.archive import audit_params, decode_body
 from tooling.completeness import Ledger
 from tooling.loopback import LOOPBACK
 
-SERVICE = "fault-stream"
+SERVICE, MARKER = "fault-stream", "fault-marker"
 
 
-def event(run_id: str, n: int, node: str) -> str:
-    identity = Identity(run_id, SERVICE, f"{SERVICE}-pod", "audit-faults", SERVICE, node)
+def event(run_id: str, n: int, node: str, service: str = SERVICE) -> str:
+    identity = Identity(run_id, service, f"{service}-pod", "audit-faults", service, node)
     return format_event(
         identity, "EXEC", f"fault stream event {n}", pid=4242, uid=10001, extra={"n": str(n)}
     )
@@ -46,7 +47,7 @@ def run_id_now(label: str) -> str:
 
 class EventStream:
     """Sends events 1..count at `rate` per second from a thread; `join()` waits for the
-    end; `marker()` sends event count + 1."""
+    end; `marker()` sends the marker."""
 
     def __init__(self, port: int, run_id: str, count: int, rate: float, node: str) -> None:
         self.port, self.run_id, self.count, self.rate, self.node = port, run_id, count, rate, node
@@ -86,7 +87,7 @@ class EventStream:
                     sock.close()
 
     def marker(self) -> None:
-        data = event(self.run_id, self.count + 1, self.node).encode()
+        data = event(self.run_id, 0, self.node, MARKER).encode()
         sock = self._send(None, str(len(data)).encode() + b" " + data)
         if sock is not None:
             sock.close()
@@ -119,7 +120,6 @@ class ArchiveCount:
     numbers of those events (the marker is left out of both)."""
 
     run_id: str
-    count: int  # events the stream was to send; the marker is count + 1
     copies: Counter[int] = field(default_factory=Counter)
     ledger: Ledger = field(default_factory=Ledger)
     marker_seen: bool = False
@@ -136,11 +136,10 @@ class ArchiveCount:
             params = audit_params(record)
             if not params or params.get("run_id") != self.run_id or "n" not in params:
                 continue
-            n = int(params["n"])
-            if n > self.count:
+            if params.get("service") == MARKER:
                 self.marker_seen = True
                 continue
-            self.copies[n] += 1
+            self.copies[int(params["n"])] += 1
             self.ledger.add(record, None)
 
     def refresh(self, client: Any, bucket: str) -> None:

@@ -6,21 +6,23 @@ import signal
 from typing import Any
 
 from tooling.faults.run import Result, unclean_stops
-from tooling.faults.stream import ArchiveCount, event
+from tooling.faults.stream import MARKER, ArchiveCount, event
 from tooling.faults.table import render
 
 RUN = "faults-count-test"
 
 
-def _record(n: int, seq: int | None, instance: str = "inst-a", run: str = RUN) -> dict[str, Any]:
-    record: dict[str, Any] = {"message": event(run, n, "node-1"), "node": "node-1"}
+def _record(
+    n: int, seq: int | None, instance: str = "inst-a", run: str = RUN, service: str = "fault-stream"
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"message": event(run, n, "node-1", service), "node": "node-1"}
     if seq is not None:
         record.update({"seq": seq, "seq_instance": instance})
     return record
 
 
 def test_lost_duplicated_and_gaps_are_counted_per_instance() -> None:
-    archive = ArchiveCount(RUN, count=6)
+    archive = ArchiveCount(RUN)
     archive.add([_record(1, 11), _record(2, 12), _record(2, 12), _record(4, 14)])
     archive.add([_record(5, 1, "inst-b"), _record(6, 2, "inst-b")])
     assert (archive.distinct, archive.lost(6), archive.duplicates()) == (5, 1, 1)
@@ -31,11 +33,11 @@ def test_lost_duplicated_and_gaps_are_counted_per_instance() -> None:
 
 
 def test_other_runs_the_marker_and_unnumbered_records_are_told_apart() -> None:
-    archive = ArchiveCount(RUN, count=2)
+    archive = ArchiveCount(RUN)
     other = _record(1, 9, run="faults-other-run")
-    archive.add([other, _record(1, None), _record(2, 5), _record(3, 6)])
+    archive.add([other, _record(1, None), _record(2, 5), _record(0, 6, service=MARKER)])
     assert (archive.distinct, archive.lost(2), archive.ledger.unnumbered) == (2, 0, 1)
-    assert archive.marker_seen, "event count + 1 is the marker, not an event"
+    assert archive.marker_seen, "the marker is not an event"
     assert (archive.seq_gaps(), archive.instances) == (0, 1)
 
 
