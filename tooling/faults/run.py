@@ -86,13 +86,14 @@ def run_on(
     *,
     fault_at_s: float | None = None,
     quiet_s: float = 15.0,
+    idle_s: float | None = None,
     bound_s: float | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> Result:
     """`events` at `rate` into the running rig, the fault at `fault_at_s` (default: half
     way); settled when every event (or the marker) arrived and nothing new came for
-    `quiet_s`; or when nothing new came for a few upload timeouts more (the marker may be
-    lost too); or after `bound_s`."""
+    `quiet_s`; or when nothing new came for `idle_s` (default: a few upload timeouts more;
+    the marker may be lost too); or after `bound_s`."""
     started = time.monotonic()
     since = datetime.now(UTC) - timedelta(minutes=2)
     exits_before = len(rig.exits)
@@ -110,8 +111,9 @@ def run_on(
         notes.append(stream.error)
     stream.marker()
     archive = ArchiveCount(run_id)
-    # rsyslog retries the agent at most 10 s apart (components/render/rsyslog.py).
-    idle_s = quiet_s + 3 * rig.upload_timeout_s + 10 + backoff_s(scenario.outage_s)
+    if idle_s is None:
+        # rsyslog retries the agent at most 10 s apart (components/render/rsyslog.py).
+        idle_s = quiet_s + 3 * rig.upload_timeout_s + 10 + backoff_s(scenario.outage_s)
     bound = 60 + 2 * idle_s if bound_s is None else bound_s
     done_at = settle(rig, archive, stream.sent, (quiet_s, idle_s, bound))
     notes += _notes(rig, archive, done_at, stream.resends)
