@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from components.render.rsyslog import NodeSyslogSettings
-from tests.agent_harness import require_fluent_bit
 from tooling.faults.rig import Rig, find_rsyslogd
 from tooling.faults.run import Result, run_on
 from tooling.faults.scenarios import by_name
@@ -36,8 +35,7 @@ AGENT_IN_FLIGHT_BOUND = 20
 
 
 @contextlib.contextmanager
-def _started(root: Path) -> Iterator[Rig]:
-    agent = require_fluent_bit()  # skips saying how to get it; fails in CI
+def _started(root: Path, agent: str) -> Iterator[Rig]:
     rsyslogd = find_rsyslogd()
     if rsyslogd is None:
         pytest.skip("no rsyslogd: install the rsyslog package")
@@ -48,16 +46,16 @@ def _started(root: Path) -> Iterator[Rig]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with _started(tmp_path_factory.mktemp("faults")) as running:
+def pipeline(fluent_bit: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    with _started(tmp_path_factory.mktemp("faults"), fluent_bit) as running:
         yield running
 
 
 @pytest.fixture
-def fresh_pipeline(tmp_path: Path) -> Iterator[Rig]:
+def fresh_pipeline(fluent_bit: str, tmp_path: Path) -> Iterator[Rig]:
     """Its own queue files: a killed rsyslogd's disk queue recovers less cleanly each time
     it is killed again (see README, buffering); each of these tests is one crash."""
-    with _started(tmp_path) as running:
+    with _started(tmp_path, fluent_bit) as running:
         yield running
 
 
