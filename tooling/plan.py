@@ -1,7 +1,10 @@
 """`make plan`: the offline plan of a stack, written to build/<stack>/.
 
     python -m tooling.plan --stack dev        # one stack
-    python -m tooling.plan --all              # every Pulumi.<stack>.yaml
+    python -m tooling.plan --all              # every Pulumi.<stack>.yaml, archives first
+
+A cluster stack's StackReference reads the outputs of its archive stack's plan: planned
+earlier in the same run (--all), or planned first, in memory, for a single stack.
 
 Exit codes: 0 planned, 1 a mandatory policy violation, 2 bad input (unknown stack,
 invalid config). Errors are one line each, never a traceback (use --debug for one).
@@ -12,12 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from components.config import ConfigError
 from tooling.artifacts import write_plan
-from tooling.engine import REPO_ROOT, StackFileError, run_stack, stack_names
+from tooling.engine import REPO_ROOT, StackFileError, planning_order, run_stack, stack_names
 from tooling.policy_runner import (
     PolicyConfigError,
     PolicyPackError,
@@ -35,18 +40,24 @@ class PlanResult:
     out_dir: Path
     counts: dict[str, int]
     policy: PolicyReport
+    outputs: Mapping[str, Any]
 
 
 class PlanError(Exception):
     """A plan that cannot be made, with the one-line reason shown to the user."""
 
 
-def plan_stack(stack: str, build_dir: Path, root: Path = REPO_ROOT) -> PlanResult:
+def plan_stack(
+    stack: str,
+    build_dir: Path,
+    root: Path = REPO_ROOT,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
+) -> PlanResult:
     known = stack_names(root)
     if stack not in known:
         raise PlanError(f"unknown stack {stack!r}; stacks: {', '.join(known)}")
     try:
-        graph = run_stack(stack, root)
+        graph = run_stack(stack, root, references)
     except (ConfigError, StackFileError) as error:
         raise PlanError(str(error)) from None
     config_path = POLICY_CONFIG_DIR / f"{stack}.json"
@@ -59,7 +70,9 @@ def plan_stack(stack: str, build_dir: Path, root: Path = REPO_ROOT) -> PlanResul
     out_dir = build_dir / stack
     counts = write_plan(graph, out_dir)
     (out_dir / "policy.txt").write_text(report.render(), encoding="utf-8")
-    return PlanResult(stack=stack, out_dir=out_dir, counts=counts, policy=report)
+    return PlanResult(
+        stack=stack, out_dir=out_dir, counts=counts, policy=report, outputs=graph.stack_outputs
+    )
 
 
 def summary(result: PlanResult) -> str:
@@ -84,11 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
-    stacks = stack_names(args.stacks_dir) if args.all else [args.stack]
+    try:
+        stacks = planning_order(stack_names(args.stacks_dir), args.stacks_dir) if args.all else []
+    except StackFileError as error:
+        print(f"plan: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    stacks = stacks or [args.stack]
     worst = EXIT_OK
+    planned: dict[str, Mapping[str, Any]] = {}
     for stack in stacks:
         try:
-            result = plan_stack(stack, args.build_dir, args.stacks_dir)
+            result = plan_stack(stack, args.build_dir, args.stacks_dir, planned)
+            planned[stack] = result.outputs
         except PlanError as error:
             print(f"plan {stack}: {error}", file=sys.stderr)
             worst = max(worst, EXIT_INPUT)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import athena, eks, iam, kms, kubernetes, s3, stack
+from . import athena, eks, iam, kms, kubernetes, protection, s3, stack
 
 PACK_NAME = "container-audit-log"
 
@@ -23,6 +23,7 @@ def all_policies() -> list[Policy]:
         *kubernetes.policies(),
         *stack.policies(),
         *athena.policies(),
+        *protection.policies(),
     ]
 
 
