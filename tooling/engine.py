@@ -160,7 +160,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         outputs = dict(self.references[stack])
         return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
 
-    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == _CALLER_IDENTITY:
             account = ACCOUNT_ID
             return {
@@ -168,7 +168,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:{_partition_name(self.region)}:iam::{account}:role/deploy",
                 "id": account,
                 "userId": "AROAOFFLINEDEPLOYROLE",
-            }
+            }, []
         # A new provider call must get a mock here first.
         raise NotImplementedError(f"the offline engine has no mock for the call {args.token}")
 
