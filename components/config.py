@@ -330,11 +330,6 @@ class ArchiveStackConfig(CamelModel):
                     f"archive.replication.region {replica.region!r} is in partition "
                     f"{theirs.name}, the archive in {partition_of(self.region).name}"
                 )
-        if self.bucket.encryption != "kms" and self.archive.clusters:
-            raise ValueError(
-                "bucket.encryption must be 'kms' in an archive stack: the key policy is "
-                "what lets each registered cluster's writer encrypt, and nobody else"
-            )
         return self
 
     @property

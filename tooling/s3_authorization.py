@@ -102,15 +102,22 @@ class ArchiveAccess:
     role_policy: dict[str, Any]
 
     @classmethod
-    def from_graph(cls, graph: ResourceGraph) -> ArchiveAccess:
+    def from_graph(
+        cls, graph: ResourceGraph, archive: ResourceGraph | None = None
+    ) -> ArchiveAccess:
+        """The agent's access from a stack's plan; a cluster stack's bucket policy is in the
+        plan of its archive stack (`archive`)."""
         outputs = graph.stack_outputs
         bucket_arn = str(outputs["bucketArn"])
+        bucket_policy = next(
+            r
+            for r in (archive or graph).by_type("aws:s3/bucketPolicy:BucketPolicy")
+            if r.inputs.get("bucket") == outputs["bucketName"]
+        )
         return cls(
             bucket_name=str(outputs["bucketName"]),
             partition=bucket_arn.split(":")[1],
-            bucket_policy=json.loads(
-                graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
-            ),
+            bucket_policy=json.loads(bucket_policy.inputs["policy"]),
             role_arn=str(outputs["agentRoleArn"]),
             role_policy=json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"]),
         )

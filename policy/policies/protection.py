@@ -18,7 +18,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .common import describe, resolve_config
+from .common import describe, plain, resolve_config
 
 # What holds the archive's data: every bucket of the stack, and the keys that encrypt the
 # archive (tagged so by the program; other keys, e.g. a cluster's secrets key, may go).
@@ -43,7 +43,7 @@ _FIX = (
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    tags = args.props.get("tags") if args.resource_type == KEY_TYPE else None
+    tags = plain(args.props).get("tags") if args.resource_type == KEY_TYPE else None
     archive_key = isinstance(tags, dict) and tags.get(ARCHIVE_TAG[0]) == ARCHIVE_TAG[1]
     if args.resource_type not in BUCKET_TYPES and not archive_key:
         return

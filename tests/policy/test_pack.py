@@ -14,6 +14,7 @@ from tests.policy.policies import (
     test_iam,
     test_kms,
     test_kubernetes,
+    test_protection,
     test_s3,
     test_stack,
 )
@@ -40,7 +41,15 @@ def test_every_policy_has_severity_level_and_a_fix() -> None:
 def test_every_policy_has_a_violating_case() -> None:
     resource_cases = {
         param.values[-1]
-        for module in (test_s3, test_kms, test_iam, test_eks, test_kubernetes, test_athena)
+        for module in (
+            test_s3,
+            test_kms,
+            test_iam,
+            test_eks,
+            test_kubernetes,
+            test_athena,
+            test_protection,
+        )
         for param in module.VIOLATIONS
     }
     stack_cases = {*test_s3.STACK_POLICIES, test_stack.POLICY}
