@@ -43,7 +43,10 @@ class ConfigError(pulumi.RunError):
 class StackConfig(CamelModel):
     """Everything a combined or cluster stack can set under `container-audit-log:`."""
 
-    environment: Environment
+    environment: Environment = Field(
+        description="Unset: the stack's name; set it where the name is not one "
+        "(archive-prod, prod-eu2)."
+    )
     region: str
     stack_kind: Literal["combined", "cluster"] = Field(
         default="combined",
@@ -61,7 +64,8 @@ class StackConfig(CamelModel):
     bucket: BucketSettings = BucketSettings()
     log_prefix: str = Field(
         default="audit/",
-        description="Key prefix of the archive: the only prefix the agent's role may write.",
+        description="Key prefix of the archive: the only prefix the agent's role may write "
+        "(a cluster stack: unset = audit/<stack>/, what its archive assigns by default).",
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Added to AWS resources.")
     kubeconfig: str | None = Field(
@@ -291,7 +295,10 @@ class StackConfig(CamelModel):
 class ArchiveStackConfig(CamelModel):
     """Everything an archive stack (stackKind: archive) can set under `container-audit-log:`."""
 
-    environment: Environment
+    environment: Environment = Field(
+        description="Unset: the stack's name; set it where the name is not one "
+        "(archive-prod, prod-eu2)."
+    )
     region: str
     stack_kind: Literal["archive"] = Field(description="archive: the shared, protected archive.")
     bucket: BucketSettings = BucketSettings()
