@@ -110,7 +110,33 @@ def archive_key_policy(
 ) -> PolicyDocument:
     """The archive key: the account administers it; writers only get data keys via S3."""
     statements: list[PolicyDocument] = [_account_administers(partition.name, account)]
+    via_s3 = partition.service_endpoint("s3", region)
     for index, writer in enumerate(writers):
+        contexts = [bucket_arn, f"{bucket_arn}/{writer.prefix}*"]
+        is_writer = {"ArnEquals": {"aws:PrincipalArn": writer.role_arn}}
+        # The denies hold even where the writer's own account would allow more (a writer in
+        # the archive's account gets the key through IAM too, by the first statement).
+        statements += [
+            {
+                "Sid": f"DenyWriter{index}KeysOutsideS3",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": DATA_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {**is_writer, "StringNotEquals": {"kms:ViaService": via_s3}},
+            },
+            {
+                "Sid": f"DenyWriter{index}KeysForOtherBuckets",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": DATA_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    **is_writer,
+                    "StringNotLike": {"kms:EncryptionContext:aws:s3:arn": contexts},
+                },
+            },
+        ]
         statements.append(
             {
                 "Sid": f"AllowWriter{index}DataKeysThroughS3",
@@ -119,16 +145,11 @@ def archive_key_policy(
                 "Action": DATA_KEY_ACTIONS,
                 "Resource": "*",
                 "Condition": {
-                    "StringEquals": {"kms:ViaService": partition.service_endpoint("s3", region)},
-                    "ArnEquals": {"aws:PrincipalArn": writer.role_arn},
+                    "StringEquals": {"kms:ViaService": via_s3},
+                    **is_writer,
                     # With bucket keys the context is the bucket's ARN, without them the
                     # object's: either way, this archive only.
-                    "StringLike": {
-                        "kms:EncryptionContext:aws:s3:arn": [
-                            bucket_arn,
-                            f"{bucket_arn}/{writer.prefix}*",
-                        ]
-                    },
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": contexts},
                 },
             }
         )
