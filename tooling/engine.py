@@ -23,7 +23,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.archive_reference import ArchiveReferenceArgs, registration_of
 from components.archive_settings import referenced_stack
+from components.config import load_stack_config
 from components.render.partition import partition_of
 from components.settings import PROJECT
 from tooling.graph import STACK_TYPE, RecordedResource, ResourceGraph
@@ -99,19 +101,30 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.stack = stack
         self.region = region
         self.references = dict(references or {})
+        # Explicit AWS providers (e.g. the archive replica's) by name: their region.
+        self.provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE_TYPE:
             return self._stack_reference(str(args.inputs.get("name") or args.name))
+        if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+            self.provider_regions[args.name] = args.inputs["region"]
         # A remote component (eks:index:Cluster) only has the outputs it declares.
         state = dict(args.inputs) if args.custom else {}
         rid = f"{args.name}-{_stable_id(self.stack, args.typ, args.name)}"
-        computed = self._computed(args.typ, args.name, state, rid)
+        computed = self._computed(args.typ, args.name, state, rid, self._region_of(args))
         state.update(computed)
         return state.get("__id", rid), {k: v for k, v in state.items() if k != "__id"}
 
-    def _computed(self, typ: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
-        region, account = self.region, ACCOUNT_ID
+    def _region_of(self, args: mocks.MockResourceArgs) -> str:
+        # A provider reference is "<provider URN>::<id>"; the URN ends in its name.
+        parts = (args.provider or "").split("::")
+        return self.provider_regions.get(parts[-2], self.region) if len(parts) > 2 else self.region
+
+    def _computed(
+        self, typ: str, name: str, inputs: dict[str, Any], rid: str, region: str
+    ) -> dict[str, Any]:
+        account = ACCOUNT_ID
         # ARNs carry the region's partition (aws-cn, aws-us-gov), as the provider returns them.
         arn = f"arn:{_partition_name(region)}"
         if typ == "aws:s3/bucket:Bucket":
@@ -329,11 +342,26 @@ def run_stack(
     raw, secret_keys = load_stack_file(stack, root)
     known = dict(references or {})
     archive = referenced_archive(stack, root)
-    if archive is not None and archive not in known:
+    if archive is not None:
         if archive == stack:
             raise StackFileError(f"Pulumi.{stack}.yaml: archiveStack references itself")
-        known[archive] = run_stack(archive, root, known).stack_outputs
+        if archive not in known:
+            known[archive] = run_stack(archive, root, known).stack_outputs
+        _check_registration(stack, raw, known[archive])
     return run_program(stack, raw, secret_keys=secret_keys, references=known)
+
+
+def _check_registration(stack: str, raw: Mapping[str, str], archive: Mapping[str, Any]) -> None:
+    """The check the program makes on its StackReference, made before it runs.
+
+    The same ArchiveReferenceError, but not from inside an apply: a program that fails
+    half way leaves callbacks behind that would disturb the next plan in this process.
+    """
+    cfg = load_stack_config(raw, stack)
+    if cfg.archive_stack is not None:
+        registration_of(
+            archive.get("clusters"), ArchiveReferenceArgs(cfg.archive_stack, stack, cfg.log_prefix)
+        )
 
 
 def planning_order(stacks: list[str], root: Path = REPO_ROOT) -> list[str]:
