@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify query e2e diff bench docs schema clean
+.PHONY: plan plan-all test lint typecheck pytest verify query e2e e2e-alerts diff bench docs schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ query: $(STAMP)
 ## e2e: the local stack end to end on this machine (needs fluent-bit and rsyslogd)
 e2e: $(STAMP)
 	@$(PY) -m tooling.e2e
+
+## e2e-alerts: the alert rules against the real agent and Prometheus, S3 cut and restored (6-9 min)
+e2e-alerts: $(STAMP)
+	@$(PY) -m tooling.alert_check
 
 ## diff: what this change does to every stack's plan, against BASE (default origin/main)
 BASE ?= origin/main

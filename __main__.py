@@ -17,9 +17,14 @@ from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo import DemoWorkloads, DemoWorkloadsArgs
 from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
 from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
-from components.render.fluent_bit import AgentSettings, PipelineContext
+from components.render.alert_rules import S3RouteTiming
+from components.render.fluent_bit import METRICS_PATH, AgentSettings, PipelineContext
+from components.render.fluent_bit_workload import NAME as FLUENT_BIT
 from components.render.iam import AuditArchive, agent_policy_for_stack
+from components.render.routes import parse_duration
+from components.render.workload import selector_labels
 from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 
@@ -105,7 +110,9 @@ def cluster_stack(cfg: StackConfig) -> None:
             settings=cfg.cluster,
             partition=cfg.partition,
             kubeconfig=cfg.kubeconfig,
-            node_user_data=node_user_data(cfg.node_syslog, cfg.agent.listen_port),
+            node_user_data=node_user_data(
+                cfg.node_syslog, cfg.agent.listen_port, cfg.monitoring.rsyslog()
+            ),
             tags=tags,
         ),
     )
@@ -168,13 +175,18 @@ def cluster_stack(cfg: StackConfig) -> None:
         "fluent-bit",
         FluentBitDaemonSetArgs(
             settings=cfg.agent,
-            context=PipelineContext(cluster_name=cfg.cluster.name, environment=cfg.environment),
+            context=PipelineContext(
+                cluster_name=cfg.cluster.name,
+                environment=cfg.environment,
+                monitoring=cfg.monitoring.agent(),
+            ),
             region=cfg.region,
             archive_region=cfg.archive_aws_region,
             audit_bucket=archive.bucket_name if archive else cfg.external_bucket_name,
             log_prefix=cfg.log_prefix,
             provider=cluster.provider,
             role_arn=agent_role.role_arn if agent_role else None,
+            pod_annotations=cfg.monitoring.scrape_annotations(cfg.agent.http_port, METRICS_PATH),
         ),
     )
 
@@ -184,6 +196,24 @@ def cluster_stack(cfg: StackConfig) -> None:
             settings=cfg.node_syslog,
             agent_port=cfg.agent.listen_port,
             namespace=cfg.agent.namespace,
+            provider=cluster.provider,
+            depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+            monitoring=cfg.monitoring.rsyslog(),
+        ),
+    )
+
+    PipelineMonitoring(
+        "monitoring",
+        PipelineMonitoringArgs(
+            settings=cfg.monitoring,
+            namespace=cfg.agent.namespace,
+            agent_selector=selector_labels(FLUENT_BIT),
+            agent_port_name="http",
+            agent_metrics_path=METRICS_PATH,
+            s3_routes=[
+                S3RouteTiming(route.name, parse_duration(route.upload_timeout))
+                for route in cfg.agent.s3_routes
+            ],
             provider=cluster.provider,
             depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
         ),

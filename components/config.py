@@ -25,6 +25,7 @@ from components.archive_settings import (
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
+from components.render.monitoring import MonitoringSettings
 from components.render.partition import Partition, partition_of
 from components.render.query_settings import QuerySettings
 from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
@@ -76,6 +77,7 @@ class StackConfig(CamelModel):
     agent: AgentSettings = AgentSettings()
     node_syslog: NodeSyslogSettings = NodeSyslogSettings()
     demo: DemoSettings = DemoSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     query: QuerySettings = QuerySettings()
 
     @model_validator(mode="after")
@@ -111,6 +113,19 @@ class StackConfig(CamelModel):
                 f"{agent.tcp_framing!r} disagree: the agent would split messages wrongly; "
                 f"set agent.tcpFraming to {syslog.fluent_bit_syslog_format!r}"
             )
+        ports = {
+            "agent.listenPort": agent.listen_port,
+            "agent.httpPort": agent.http_port,
+            "monitoring.rsyslogStatsPort": self.monitoring.rsyslog_stats_port,
+            "monitoring.exporterPort": self.monitoring.exporter_port,
+        }
+        taken: dict[int, str] = {}
+        for key, port in ports.items():
+            if port in taken:
+                raise ValueError(
+                    f"{key} {port} is already {taken[port]}: the agent's ports must all differ"
+                )
+            taken[port] = key
         if syslog.max_message_size >= agent.max_line_bytes:
             raise ValueError(
                 f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) must be below the "

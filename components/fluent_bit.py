@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.render.agent_monitoring import with_pod_monitoring
 from components.render.fluent_bit import AgentSettings, PipelineContext
 from components.render.fluent_bit_config import (
     config_checksum,
@@ -38,6 +39,8 @@ class FluentBitDaemonSetArgs:
     role_arn: pulumi.Input[str] | None = None
     # False when the namespace exists already (shared with other tools).
     create_namespace: bool = True
+    # prometheus.io/* annotations on the agent pods (no Prometheus Operator).
+    pod_annotations: dict[str, str] = field(default_factory=dict)
 
 
 def render_agent_config(
@@ -112,8 +115,12 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
             opts=child,
         )
         spec = self.config_checksum.apply(
-            lambda checksum: agent_daemonset_spec(
-                settings, f"{NAME}-config", checksum, args.role_arn is not None, args.region
+            lambda checksum: with_pod_monitoring(
+                agent_daemonset_spec(
+                    settings, f"{NAME}-config", checksum, args.role_arn is not None, args.region
+                ),
+                args.context.monitoring,
+                args.pod_annotations,
             )
         )
         self.daemon_set = k8s.apps.v1.DaemonSet(

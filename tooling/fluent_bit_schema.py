@@ -28,9 +28,17 @@ SCHEMA_PATH = Path(__file__).with_name(f"fluent-bit-schema-{PINNED_VERSION}.json
 # Every plugin a rendered config may name (routes' `plugin`, the renderer's input and
 # filters). A plugin outside this list is reported as unknown by check_config.
 RENDERED_PLUGINS: dict[str, tuple[str, ...]] = {
-    "inputs": ("syslog",),
-    "filters": ("grep", "lua", "record_modifier"),
-    "outputs": ("cloudwatch_logs", "forward", "loki", "opensearch", "s3", "stdout"),
+    "inputs": ("syslog", "tcp"),
+    "filters": ("grep", "log_to_metrics", "lua", "record_modifier", "rewrite_tag"),
+    "outputs": (
+        "cloudwatch_logs",
+        "forward",
+        "loki",
+        "opensearch",
+        "prometheus_exporter",
+        "s3",
+        "stdout",
+    ),
 }
 
 # Service keys of 5.1.1 (shared/fluent-bit/README.md), compared case-insensitively.

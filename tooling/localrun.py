@@ -30,7 +30,7 @@ from components.render.fluent_bit_config import to_yaml
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 # Outputs that reach a server this machine does not have are dropped; S3 goes to moto.
-LOCAL_OUTPUTS = ("s3", "stdout")
+LOCAL_OUTPUTS = ("s3", "stdout", "prometheus_exporter")
 DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local-access-key",
     "AWS_SECRET_ACCESS_KEY": "local-secret-key",  # moto accepts any key
@@ -215,8 +215,17 @@ def remap_agent_config(
         "http_port": str(ports.http),
     }
     pipeline = config["pipeline"]
+    # The syslog input takes the node's forwarded lines; any other listening input (the
+    # rsyslog-stats TCP input) gets a free loopback port of its own.
     inputs = [
-        {**entry, "listen": LOOPBACK, "port": str(ports.syslog)} for entry in pipeline["inputs"]
+        {
+            **entry,
+            "listen": LOOPBACK,
+            "port": str(ports.syslog if entry["name"] == "syslog" else free_port()),
+        }
+        if "port" in entry
+        else dict(entry)
+        for entry in pipeline["inputs"]
     ]
     outputs: list[dict[str, Any]] = []
     dropped: list[str] = []
@@ -225,6 +234,8 @@ def remap_agent_config(
         if name not in LOCAL_OUTPUTS:
             dropped.append(str(entry.get("alias", name)))
             continue
+        if name == "prometheus_exporter":
+            entry = {**entry, "host": LOOPBACK, "port": str(free_port())}
         if name == "s3":
             alias = str(entry.get("alias", "s3"))
             entry = {

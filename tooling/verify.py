@@ -43,6 +43,7 @@ from tooling.archive import (
     percentile,
     scan_once,
 )
+from tooling.heartbeat_cli import HeartbeatInputError, heartbeat_flags, run_heartbeat
 
 EXIT_OK, EXIT_MISSING, EXIT_INPUT = 0, 1, 2
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
@@ -314,6 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
     parser.add_argument("--min-records", type=int, default=1, help="per service (default 1)")
     parser.add_argument("--no-pulumi", action="store_true", help="do not ask the pulumi CLI")
+    heartbeat_flags(parser)
     return parser
 
 
@@ -329,8 +331,13 @@ def verify(
     err = err or sys.stderr
     defaults = stack_defaults(args.stack, args.route)
     outputs = {} if args.no_pulumi or not args.stack else pulumi_outputs(args.stack)
+    if args.heartbeat:
+        # Heartbeats are per node, not per demo run: the run and services do not matter.
+        args.run_id, args.services = args.run_id or "-", args.services or "-"
     target = resolve_target(args, outputs, defaults)
     since = parse_since(args.since, clock())
+    if args.heartbeat:
+        return run_heartbeat(args, Archive(target, client), since, clock(), out)
     timeout = args.timeout if args.timeout is not None else target.upload_timeout_s + 120
     archive = Archive(target, client)
     scan = Scan(target, since)
@@ -383,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return verify(args)
-    except VerifyError as error:
+    except (VerifyError, HeartbeatInputError) as error:
         print(f"verify: {error}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

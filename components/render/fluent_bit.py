@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.render.agent_monitoring import AgentMonitoring
 from components.render.fluent_bit_parsers import RFC3164_PARSER, RFC5424_PARSER
 from components.render.model import CamelModel
 from components.render.names import DNS_LABEL_PATTERN
@@ -305,6 +306,8 @@ class PipelineContext:
 
     cluster_name: str
     environment: Environment
+    # Heartbeat filter and rsyslog-stats pipeline (components.render.agent_monitoring).
+    monitoring: AgentMonitoring | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", self.cluster_name):

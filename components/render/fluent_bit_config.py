@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from components.render.agent_monitoring import add_monitoring
 from components.render.audit_fields import lua_filter_entry
 from components.render.fluent_bit import AgentSettings, PipelineContext
 from components.render.fluent_bit_parsers import parser_specs, undefined_parsers
@@ -113,6 +114,8 @@ def render_fluent_bit_config(settings: AgentSettings, context: PipelineContext) 
             "outputs": [route.output(settings.route_defaults) for route in settings.routes],
         },
     }
+    if context.monitoring is not None:
+        config = add_monitoring(config, context.monitoring, settings.tag)
     missing = undefined_parsers(config)
     if missing:
         raise RenderError(f"parsers used but not defined: {', '.join(missing)}")

@@ -42,7 +42,7 @@ def _replica(settings: ReplicationSettings) -> ArchiveReplica:
 
 def test_a_replica_in_another_account_is_owned_there_and_deployed_with_its_role() -> None:
     settings = ReplicationSettings(
-        enabled=True, region="eu-central-1", account="444444444444", providerRoleArn=ROLE
+        enabled=True, region="eu-central-1", account="444444444444", provider_role_arn=ROLE
     )
     graph = run_component(lambda: _replica(settings))
     provider = graph.one("pulumi:providers:aws").inputs

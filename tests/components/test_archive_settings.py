@@ -27,7 +27,7 @@ def test_another_account_by_account_or_by_role_arn() -> None:
     assert by_account.writer_role_arn("111111111111", "aws-cn") == (
         "arn:aws-cn:iam::222222222222:role/writer"
     )
-    by_arn = RegisteredCluster(stack="eu", roleArn="arn:aws:iam::333333333333:role/path/w")
+    by_arn = RegisteredCluster(stack="eu", role_arn="arn:aws:iam::333333333333:role/path/w")
     assert by_arn.writer_role_arn("111111111111", "aws") == "arn:aws:iam::333333333333:role/path/w"
     assert by_arn.writer_role_name == "w"
 
