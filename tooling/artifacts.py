@@ -132,7 +132,10 @@ def destroy_text(graph: ResourceGraph) -> str:
             "they are unprotected (`pulumi state unprotect`)",
             "",
         ]
-    lines += [f"delete  {r.type}  {r.name}" for r in sorted(deleted, key=lambda r: r.urn)]
+    lines += [
+        f"delete  {r.type}  {r.name}{'  (protected)' if r.protect else ''}"
+        for r in sorted(deleted, key=lambda r: r.urn)
+    ]
     lines += [f"retain  {r.type}  {r.name}" for r in sorted(kept, key=lambda r: r.urn)]
     lines += [f"read    {r.type}  {r.name}  (another stack's: untouched)" for r in reads]
     lines += [
