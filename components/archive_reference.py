@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.archive_settings import referenced_stack
 
@@ -33,8 +34,11 @@ class Registration:
     writer_role_arn: str
 
 
-def registration_of(clusters: Any, args: ArchiveReferenceArgs) -> Registration:
-    """This cluster's entry in the archive's `clusters` output, checked against its config."""
+def registration_of(
+    clusters: Any, args: ArchiveReferenceArgs, account: str | None = None
+) -> Registration:
+    """This cluster's entry in the archive's `clusters` output, checked against its config
+    and, given `account` (where this stack deploys), against the writer role's account."""
     entry = clusters.get(args.cluster_stack) if isinstance(clusters, dict) else None
     archive = referenced_stack(args.archive_stack)
     if not isinstance(entry, dict):
@@ -48,6 +52,14 @@ def registration_of(clusters: Any, args: ArchiveReferenceArgs) -> Registration:
             f"archive stack {args.archive_stack!r} assigns cluster {args.cluster_stack!r} the "
             f"prefix {entry.get('prefix')!r}, but its logPrefix is {args.log_prefix!r}; "
             "make them the same"
+        )
+    role_account = str(entry.get("writerRoleArn", "")).split(":")[4:5]
+    if account is not None and role_account != [account]:
+        raise ArchiveReferenceError(
+            f"archive stack {args.archive_stack!r} expects cluster {args.cluster_stack!r}'s "
+            f"writer role in account {''.join(role_account) or '?'}, but this stack deploys to "
+            f'account {account}: set `account: "{account}"` on its line in '
+            f"Pulumi.{archive}.yaml"
         )
     return Registration(
         prefix=str(entry["prefix"]),
@@ -73,7 +85,12 @@ class ArchiveReference(pulumi.ComponentResource):
             args.archive_stack, opts=pulumi.ResourceOptions(parent=self)
         )
         ref = self.stack_reference
-        registration = ref.get_output("clusters").apply(lambda c: registration_of(c, args))
+        # Known at preview: a writer role registered for another account fails before any
+        # resource is created, not after.
+        own = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        registration = pulumi.Output.all(ref.get_output("clusters"), own.account_id).apply(
+            lambda v: registration_of(v[0], args, v[1])
+        )
         self.bucket_name = ref.get_output("bucketName")
         self.bucket_arn = ref.get_output("bucketArn")
         self.kms_key_arn = ref.get_output("kmsKeyArn")

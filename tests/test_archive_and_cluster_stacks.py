@@ -230,6 +230,36 @@ def test_a_prefix_that_disagrees_with_the_archive_fails(tmp_path: Path) -> None:
         run_stack("prod", stacks)
 
 
+def test_a_writer_registered_for_another_account_fails_before_anything_is_created(
+    tmp_path: Path,
+) -> None:
+    stacks = _copy_stacks(tmp_path)
+    path = stacks / "Pulumi.archive-prod.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace(
+            "      - stack: prod\n", '      - stack: prod\n        account: "222222222222"\n'
+        )
+    )
+    with pytest.raises(ArchiveReferenceError) as caught:
+        run_stack("prod", stacks)
+    assert str(caught.value) == (
+        "archive stack 'archive-prod' expects cluster 'prod''s writer role in account "
+        "222222222222, but this stack deploys to account 123456789012: set "
+        '`account: "123456789012"` on its line in Pulumi.archive-prod.yaml'
+    )
+    # The archive itself grants that account's writer role, through its account principal.
+    archive = run_stack("archive-prod", stacks)
+    [key_policy] = [
+        r
+        for r in archive.by_type("aws:kms/keyPolicy:KeyPolicy")
+        if r.name == "audit-log-key-policy"
+    ]
+    policy = json.loads(key_policy.inputs["policy"])
+    writer = next(s for s in policy["Statement"] if s["Sid"] == "AllowWriter0DataKeysThroughS3")
+    assert writer["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
+
+
 def test_the_program_itself_checks_its_registration() -> None:
     # What `pulumi preview` runs: the same check, on the StackReference's outputs.
     clusters = stack_graph("archive-prod").stack_outputs["clusters"]
@@ -237,6 +267,8 @@ def test_the_program_itself_checks_its_registration() -> None:
     assert registration_of(clusters, args).writer_role_name == "container-audit-log-writer-prod"
     with pytest.raises(ArchiveReferenceError, match="does not register cluster 'prod'"):
         registration_of({}, args)
+    with pytest.raises(ArchiveReferenceError, match="but this stack deploys to account 999"):
+        registration_of(clusters, args, "999999999999")
 
 
 def test_plan_all_plans_archives_first_and_a_single_cluster_plan_follows_its_reference(

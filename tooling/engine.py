@@ -360,7 +360,9 @@ def _check_registration(stack: str, raw: Mapping[str, str], archive: Mapping[str
     cfg = load_stack_config(raw, stack)
     if cfg.archive_stack is not None:
         registration_of(
-            archive.get("clusters"), ArchiveReferenceArgs(cfg.archive_stack, stack, cfg.log_prefix)
+            archive.get("clusters"),
+            ArchiveReferenceArgs(cfg.archive_stack, stack, cfg.log_prefix),
+            ACCOUNT_ID,  # where the offline engine "deploys" every stack
         )
 
 
