@@ -8,9 +8,9 @@ node syslog, agent and its writer role, demo) that references its archive stack,
 
 import pulumi
 
+from components.archive.reference import ArchiveReference, ArchiveReferenceArgs
+from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
 from components.archive_query import ArchiveQuery, ArchiveQueryArgs
-from components.archive_reference import ArchiveReference, ArchiveReferenceArgs
-from components.archive_replica import ArchiveReplica, ArchiveReplicaArgs
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi

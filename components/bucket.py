@@ -10,13 +10,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.archive_settings import RegisteredCluster
-from components.kms import rotating_key
-from components.render.archive_access import (
+from components.archive.policies import (
     archive_key_policy,
     resolve_writers,
     writer_bucket_statements,
 )
+from components.archive.settings import RegisteredCluster
+from components.kms import rotating_key
 from components.render.partition import partition_of
 from components.settings import BucketSettings
 

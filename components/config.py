@@ -16,7 +16,7 @@ import pulumi
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from components.archive_settings import (
+from components.archive.settings import (
     ArchiveSettings,
     StackKind,
     default_cluster_prefix,

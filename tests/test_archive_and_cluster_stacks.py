@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.archive_reference import (
+from components.archive.reference import (
     ArchiveReferenceArgs,
     ArchiveReferenceError,
     registration_of,

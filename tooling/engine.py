@@ -23,8 +23,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.archive_reference import ArchiveReferenceArgs, registration_of
-from components.archive_settings import referenced_stack
+from components.archive.reference import ArchiveReferenceArgs, registration_of
+from components.archive.settings import referenced_stack
 from components.config import load_stack_config
 from components.render.partition import partition_of
 from components.settings import PROJECT

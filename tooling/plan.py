@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.archive_reference import ArchiveReferenceError
+from components.archive.reference import ArchiveReferenceError
 from components.config import ConfigError
 from components.settings import PROJECT
 from tooling.artifacts import write_plan

@@ -7,8 +7,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components.archive_replica import ArchiveReplica, ArchiveReplicaArgs
-from components.archive_settings import ReplicationSettings
+from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
+from components.archive.settings import ReplicationSettings
 from components.settings import BucketSettings
 from tests.conftest import run_component
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.archive_settings import RegisteredCluster
+from components.archive.settings import RegisteredCluster
 from components.render.partition import Partition
 
 PolicyDocument = dict[str, Any]

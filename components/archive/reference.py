@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.archive_settings import referenced_stack
+from components.archive.settings import referenced_stack
 
 
 class ArchiveReferenceError(pulumi.RunError):

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from components.archive_settings import RegisteredCluster
-from components.bucket import bucket_policy_document
-from components.render.archive_access import (
+from components.archive.policies import (
     Writer,
     archive_key_policy,
     resolve_writers,
     writer_bucket_statements,
 )
+from components.archive.settings import RegisteredCluster
+from components.bucket import bucket_policy_document
 from components.render.fluent_bit import AgentSettings
 from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.render.partition import partition_of

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.archive_settings import ReplicationSettings
-from components.bucket import bucket_policy_document, lifecycle_rules
-from components.kms import rotating_key
-from components.render.archive_access import (
+from components.archive.policies import (
     ReplicationEnds,
     replica_bucket_statements,
     replica_key_policy,
     replication_role_policy,
     replication_role_trust,
 )
+from components.archive.settings import ReplicationSettings
+from components.bucket import bucket_policy_document, lifecycle_rules
+from components.kms import rotating_key
 from components.render.partition import partition_of
 from components.settings import BucketSettings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from components.archive_settings import (
+from components.archive.settings import (
     ArchiveSettings,
     RegisteredCluster,
     ReplicationSettings,
