@@ -209,7 +209,8 @@ def test_pull_requests_get_tests_a_plan_diff_comment_and_previews() -> None:
     assert pulumi["command"] == "preview"
     assert pulumi["comment-on-pr"] is True
     assert pulumi["policyPacks"] == "policy"
-    assert pulumi["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+    assert pulumi["policyPackConfigs"] == "${{ steps.policy-config.outputs.path }}"
+    _assert_policy_config_step(preview, "matrix.stack")
     assert pulumi["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
 
 
@@ -251,7 +252,16 @@ def test_deploys_go_dev_then_each_archive_before_its_clusters_each_in_its_enviro
     pulumi = step_using(up, "pulumi/actions")["with"]
     assert pulumi["command"] == "up"
     assert pulumi["policyPacks"] == "policy"
-    assert pulumi["policyPackConfigs"] == "policy/config/${{ inputs.stack }}.json"
+    assert pulumi["policyPackConfigs"] == "${{ steps.policy-config.outputs.path }}"
+    _assert_policy_config_step(up, "inputs.stack")
+
+
+def _assert_policy_config_step(job: dict[str, Any], stack_expression: str) -> None:
+    """The file `make plan` enforces: <stack>.json, else the environment's (prod-eu2)."""
+    [step] = [s for s in steps(job) if s.get("id") == "policy-config"]
+    assert step["env"]["STACK"] == "${{ " + stack_expression + " }}"
+    assert '--stack "$STACK" --policy-config-path' in step["run"]
+    assert step["run"].endswith('>> "$GITHUB_OUTPUT"')
 
 
 # --- where each stack deploys from -------------------------------------------------------------
