@@ -128,6 +128,7 @@ def cluster_stack(cfg: StackConfig) -> None:
                 archive_stack=cfg.archive_stack,
                 cluster_stack=pulumi.get_stack(),
                 log_prefix=cfg.log_prefix,
+                archive_region=cfg.archive_aws_region,
             ),
         )
         archive, writer_role_name = reference, reference.writer_role_name

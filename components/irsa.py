@@ -54,7 +54,10 @@ class ServiceAccountRole(pulumi.ComponentResource):
             assume_role_policy=trust,
             max_session_duration=3600,
             tags={**args.tags, "purpose": "container-audit-log"},
-            opts=pulumi.ResourceOptions(parent=self),
+            # A fixed name cannot exist twice: a replacement must delete the old role first.
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=args.role_name is not None
+            ),
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",

@@ -271,6 +271,19 @@ def test_the_program_itself_checks_its_registration() -> None:
         registration_of(clusters, args, "999999999999")
 
 
+def test_a_cluster_in_another_region_must_say_where_its_archive_is(tmp_path: Path) -> None:
+    stacks = _copy_stacks(tmp_path)
+    path = stacks / "Pulumi.prod.yaml"
+    path.write_text(path.read_text().replace("aws:region: eu-west-1", "aws:region: eu-west-2"))
+    with pytest.raises(ArchiveReferenceError) as caught:
+        run_stack("prod", stacks)
+    assert str(caught.value) == (
+        "archive stack 'archive-prod' is in region eu-west-1, but this stack's agent would "
+        "write to eu-west-2 (archiveRegion, unset: the stack's region): set "
+        "container-audit-log:archiveRegion: eu-west-1"
+    )
+
+
 def test_plan_all_plans_archives_first_and_a_single_cluster_plan_follows_its_reference(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

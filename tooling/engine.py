@@ -361,8 +361,9 @@ def _check_registration(stack: str, raw: Mapping[str, str], archive: Mapping[str
     if cfg.archive_stack is not None:
         registration_of(
             archive.get("clusters"),
-            ArchiveReferenceArgs(cfg.archive_stack, stack, cfg.log_prefix),
+            ArchiveReferenceArgs(cfg.archive_stack, stack, cfg.log_prefix, cfg.archive_aws_region),
             ACCOUNT_ID,  # where the offline engine "deploys" every stack
+            archive.get("region"),
         )
 
 

@@ -25,6 +25,8 @@ class ArchiveReferenceArgs:
     archive_stack: str  # `<org>/<project>/<stack>` (or shorter) of the archive stack
     cluster_stack: str  # this stack's name: its key in the archive's `clusters` output
     log_prefix: str  # the prefix this stack's config expects; must be the archive's
+    # The archive's region this stack's agent is configured for (archiveRegion, else its own).
+    archive_region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,14 @@ class Registration:
 
 
 def registration_of(
-    clusters: Any, args: ArchiveReferenceArgs, account: str | None = None
+    clusters: Any,
+    args: ArchiveReferenceArgs,
+    account: str | None = None,
+    archive_region: Any = None,
 ) -> Registration:
-    """This cluster's entry in the archive's `clusters` output, checked against its config
-    and, given `account` (where this stack deploys), against the writer role's account."""
+    """This cluster's entry in the archive's `clusters` output, checked against its config;
+    given `account` (where this stack deploys) against the writer role's account, and given
+    the archive's `region` output against the region the agent is configured for."""
     entry = clusters.get(args.cluster_stack) if isinstance(clusters, dict) else None
     archive = referenced_stack(args.archive_stack)
     if not isinstance(entry, dict):
@@ -52,6 +58,12 @@ def registration_of(
             f"archive stack {args.archive_stack!r} assigns cluster {args.cluster_stack!r} the "
             f"prefix {entry.get('prefix')!r}, but its logPrefix is {args.log_prefix!r}; "
             "make them the same"
+        )
+    if archive_region is not None and args.archive_region not in (None, archive_region):
+        raise ArchiveReferenceError(
+            f"archive stack {args.archive_stack!r} is in region {archive_region}, but this "
+            f"stack's agent would write to {args.archive_region} (archiveRegion, unset: the "
+            f"stack's region): set container-audit-log:archiveRegion: {archive_region}"
         )
     role_account = str(entry.get("writerRoleArn", "")).split(":")[4:5]
     if account is not None and role_account != [account]:
@@ -88,9 +100,9 @@ class ArchiveReference(pulumi.ComponentResource):
         # Known at preview: a writer role registered for another account fails before any
         # resource is created, not after.
         own = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        registration = pulumi.Output.all(ref.get_output("clusters"), own.account_id).apply(
-            lambda v: registration_of(v[0], args, v[1])
-        )
+        registration = pulumi.Output.all(
+            ref.get_output("clusters"), own.account_id, ref.get_output("region")
+        ).apply(lambda v: registration_of(v[0], args, v[1], v[2]))
         self.bucket_name = ref.get_output("bucketName")
         self.bucket_arn = ref.get_output("bucketArn")
         self.kms_key_arn = ref.get_output("kmsKeyArn")
