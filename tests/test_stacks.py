@@ -44,7 +44,7 @@ def test_archive_stack_holds_the_archive_and_no_cluster(stack: str) -> None:
     assert not any(t.startswith("kubernetes:") or t.startswith("eks:") for t in types)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_every_resource_hangs_under_a_component_or_the_stack(stack: str) -> None:
     graph = stack_graph(stack)
     urns = {r.urn for r in graph.resources}
@@ -87,7 +87,7 @@ def test_local_creates_no_aws_resource_at_all() -> None:
     assert graph.stack_outputs["bucketName"] == "audit-log-local"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_iam_documents_have_no_wildcard_action_or_resource(stack: str) -> None:
     graph = stack_graph(stack)
     for resource in graph.by_type("aws:iam/rolePolicy:RolePolicy"):
