@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plan-all test lint typecheck pytest verify query e2e e2e-alerts diff bench docs schema clean
+.PHONY: plan plan-all test lint typecheck pytest verify query e2e e2e-alerts faults diff bench docs schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ plan: $(STAMP)
 ## plan-all: the offline plan of every stack
 plan-all: $(STAMP)
 	@$(PY) -m tooling.plan --all
+
+## policy-report: break every security promise in copies of the stacks' plans; count catches
+.PHONY: policy-report
+policy-report: $(STAMP)
+	@$(PY) -m tooling.mutations
 
 ## test: linters, type checks and every test (offline)
 test: lint typecheck pytest
@@ -65,6 +70,11 @@ query: $(STAMP)
 e2e: $(STAMP)
 	@$(PY) -m tooling.e2e
 
+## faults: the fault table (real fluent-bit, rsyslogd, moto; ~30 min with the 10 min outage)
+FAULTS_ARGS ?=
+faults: $(STAMP)
+	@$(PY) -m tooling.faults.table $(FAULTS_ARGS)
+
 ## e2e-alerts: the alert rules against the real agent and Prometheus, S3 cut and restored (6-9 min)
 e2e-alerts: $(STAMP)
 	@$(PY) -m tooling.alert_check
@@ -79,3 +89,5 @@ diff: $(STAMP)
 bench: $(STAMP)
 	@$(PY) -m bench.plan_speed
 	@$(PY) -m bench.rsyslog_throughput
+	@$(PY) -m bench.s3_object_sizes
+	@$(PY) -m bench.agent_throughput --variants

@@ -52,9 +52,9 @@ def _all_in(sink: TcpSink, marker: str, total: int) -> bool:
     return len({f for f in sink.snapshot() if marker in f}) >= total
 
 
-def throughput(root: Path, total: int) -> Row:
+def throughput(root: Path, total: int, queue_mode: str = "disk") -> Row:
     layout = NodeLayout(root)
-    settings = layout.settings(udp=False)
+    settings = layout.settings(udp=False, queueMode=queue_mode)
     agent_port = free_port()
     layout.write(settings, agent_port)
     sink = TcpSink(agent_port)
@@ -74,7 +74,8 @@ def throughput(root: Path, total: int) -> Row:
             lost, dups = _tally(sink, "tp-", total)
     finally:
         sink.stop(graceful=False, drain_timeout=0)
-    return Row(f"throughput ({total} msgs, TCP in)", total, elapsed, total / elapsed, lost, dups)
+    label = f"throughput ({total} msgs, TCP in, {queue_mode} queue)"
+    return Row(label, total, elapsed, total / elapsed, lost, dups)
 
 
 def _settle(sink: TcpSink, marker: str, total: int, quiet: float, timeout: float) -> float:
@@ -150,17 +151,18 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(throughput(Path(tmp) / "tp", args.messages))
+        for mode in ("disk", "disk-assisted"):
+            rows.append(throughput(Path(tmp) / f"tp-{mode}", args.messages, mode))
         rows.append(outage(Path(tmp) / "og", args.outage, args.rate, graceful=True))
         rows.append(outage(Path(tmp) / "or", args.outage, args.rate, graceful=False))
 
-    header = f"{'scenario':<44} {'messages':>9} {'seconds':>8} {'msg/s':>9} {'lost':>5} {'dups':>5}"
+    header = f"{'scenario':<56} {'messages':>9} {'seconds':>8} {'msg/s':>9} {'lost':>5} {'dups':>5}"
     print(header)
     print("-" * len(header))
     for row in rows:
         rate = f"{row.rate:,.0f}" if row.rate is not None else "-"
         print(
-            f"{row.scenario:<44} {row.messages:>9} {row.seconds:>8.2f} {rate:>9} "
+            f"{row.scenario:<56} {row.messages:>9} {row.seconds:>8.2f} {rate:>9} "
             f"{row.lost:>5} {row.duplicates:>5}"
         )
 

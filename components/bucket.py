@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.access_logs import AccessLogs, create_access_logs
 from components.archive.policies import (
     archive_key_policy,
     resolve_writers,
@@ -116,6 +117,7 @@ class AuditLogBucket(pulumi.ComponentResource):
     lifecycle: aws.s3.BucketLifecycleConfiguration
     object_lock: aws.s3.BucketObjectLockConfiguration | None
     policy: aws.s3.BucketPolicy
+    access_logs: AccessLogs
 
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
@@ -259,6 +261,16 @@ class AuditLogBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
 
+        self.access_logs = create_access_logs(
+            name,
+            archive=self.bucket,
+            archive_name=settings.name,
+            retention_days=settings.retention_days,
+            force_destroy=settings.force_destroy,
+            tags=tags,
+            parent=self,
+        )
+
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
         self.kms_key_arn = self.kms_key.arn if self.kms_key else None
@@ -270,6 +282,7 @@ class AuditLogBucket(pulumi.ComponentResource):
                 "bucketArn": self.bucket_arn,
                 "kmsKeyArn": self.kms_key_arn,
                 "logPrefix": self.log_prefix,
+                "accessLogBucketName": self.access_logs.bucket.bucket,
             }
         )
 

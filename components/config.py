@@ -30,6 +30,7 @@ from components.render.partition import Partition, partition_of
 from components.render.query_settings import QuerySettings
 from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
 from components.render.rsyslog import NodeSyslogSettings
+from components.render.rsyslog_numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.
@@ -126,11 +127,12 @@ class StackConfig(CamelModel):
                     f"{key} {port} is already {taken[port]}: the agent's ports must all differ"
                 )
             taken[port] = key
-        if syslog.max_message_size >= agent.max_line_bytes:
+        if syslog.max_message_size + NUMBERING_PREFIX_MAX_BYTES >= agent.max_line_bytes:
             raise ValueError(
-                f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) must be below the "
-                f"agent's bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops "
-                "the longest lines rsyslog forwards"
+                f"nodeSyslog.maxMessageSize ({syslog.max_message_size}) plus the record "
+                f"numbers ({NUMBERING_PREFIX_MAX_BYTES} bytes) must be below the agent's "
+                f"bufferMaxSize ({agent.max_line_bytes} bytes), or the agent drops the "
+                "longest lines rsyslog forwards"
             )
         problems = self._arn_problems() + self._route_problems()
         if problems:

@@ -318,8 +318,10 @@ def send_unix(path: Path, lines: Iterable[str]) -> None:
 
 # --- what the agent receives ---------------------------------------------------------
 
+# Node syslog puts "<seq> <seq_instance> " before each forwarded message.
 _RFC5424 = re.compile(
-    r"^<(?P<pri>\d{1,3})>1 (?P<timestamp>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) "
+    r"^(?:(?P<seq>\d+) (?P<seq_instance>[0-9A-Za-z_.:-]+) )?"
+    r"<(?P<pri>\d{1,3})>1 (?P<timestamp>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) "
     r"(?P<msgid>\S+) (?P<sd>-|(?:\[[^\]]*\])+) ?(?P<msg>.*)$"
 )
 
@@ -334,6 +336,8 @@ class Syslog5424:
     msgid: str
     structured_data: str
     msg: str
+    seq: int | None = None
+    seq_instance: str | None = None
 
 
 def parse_rfc5424(frame: str) -> Syslog5424:
@@ -349,6 +353,8 @@ def parse_rfc5424(frame: str) -> Syslog5424:
         match["msgid"],
         match["sd"],
         match["msg"],
+        int(match["seq"]) if match["seq"] else None,
+        match["seq_instance"],
     )
 
 

@@ -55,8 +55,14 @@ def test_every_resource_hangs_under_a_component_or_the_stack(stack: str) -> None
 
 def test_prod_archive_and_its_replica_have_object_lock_and_rotating_kms_keys() -> None:
     graph = stack_graph("archive-prod")
-    buckets = graph.by_type("aws:s3/bucket:Bucket")
-    assert len(buckets) == 2 and all(b.inputs["objectLockEnabled"] is True for b in buckets)
+    archive = graph.one("container-audit-log:storage:AuditLogBucket")
+    [bucket] = [b for b in graph.children_of(archive.urn) if b.name == "audit-log-bucket"]
+    [replica] = [
+        b for b in graph.by_type("aws:s3/bucket:Bucket") if b.name == "audit-log-replica-bucket"
+    ]
+    assert (
+        bucket.inputs["objectLockEnabled"] is True and replica.inputs["objectLockEnabled"] is True
+    )
     locks = graph.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
     assert [lock.inputs["rule"]["defaultRetention"]["mode"] for lock in locks] == ["COMPLIANCE"] * 2
     keys = graph.by_type("aws:kms/key:Key")
@@ -125,11 +131,11 @@ def test_a_stack_in_another_partition_uses_its_arns_endpoints_and_principals(
     assert resources and all(r.startswith(f"arn:{partition}:") for r in resources)
     [kms] = [s for s in role_policy["Statement"] if "Condition" in s]
     assert kms["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{region}.{suffix}"
-    bucket_policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
-    for statement in bucket_policy["Statement"]:
-        targets = statement["Resource"]
-        for target in targets if isinstance(targets, list) else [targets]:
-            assert target.startswith(f"arn:{partition}:s3:::")
+    for policy in graph.by_type("aws:s3/bucketPolicy:BucketPolicy"):  # archive and its logs
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            targets = statement["Resource"]
+            for target in targets if isinstance(targets, list) else [targets]:
+                assert target.startswith(f"arn:{partition}:s3:::")
     node_trust = next(
         json.loads(r.inputs["assumeRolePolicy"])
         for r in graph.by_type("aws:iam/role:Role")

@@ -7,11 +7,12 @@ whose message is one line, fit to show a user as is.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import math
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -19,6 +20,7 @@ from typing import Any
 
 from components.render.routes import S3ObjectLayout
 from demo.audit_events import SD_ID, parse_structured_data
+from tooling.completeness import Ledger, event_identity
 
 _MAX_HOURS = 24 * 8
 
@@ -114,13 +116,28 @@ def audit_params(record: Mapping[str, Any]) -> dict[str, str] | None:
 
 @dataclass
 class ServiceStats:
+    """A service's records, counted as distinct events: a record delivered twice (at least
+    once delivery) is one event, so a lost event and a duplicate never cancel out."""
+
     records: int = 0
+    events: set[Hashable] = field(default_factory=set)
     first: datetime | None = None
     last: datetime | None = None
     latencies: list[float] = field(default_factory=list)
 
-    def add(self, when: datetime | None, stored: datetime) -> None:
+    @property
+    def distinct(self) -> int:
+        return len(self.events)
+
+    @property
+    def duplicates(self) -> int:
+        return self.records - self.distinct
+
+    def add(self, identity: Hashable, when: datetime | None, stored: datetime) -> None:
         self.records += 1
+        if identity in self.events:
+            return
+        self.events.add(identity)
         if when is None:
             return
         self.first = when if self.first is None else min(self.first, when)
@@ -145,35 +162,48 @@ class Scan:
     records: int = 0
     other_runs: int = 0
     unreadable: dict[str, str] = field(default_factory=dict)
+    # Every record of every run: the node's numbering covers all it forwarded.
+    ledger: Ledger = field(default_factory=Ledger)
 
     def missing(self, min_records: int) -> list[str]:
-        """Services short of records: 'name' (none yet) or 'name (got/wanted records)'."""
+        """Services short of events: 'name' (none yet) or 'name (got/wanted events)'."""
         short = []
         for name in self.target.services:
             wanted = max(min_records, self.target.expected.get(name, 0))
-            got = self.stats.get(name, ServiceStats()).records
+            got = self.stats.get(name, ServiceStats()).distinct
             if got < wanted:
-                short.append(name if got == 0 else f"{name} ({got}/{wanted} records)")
+                short.append(name if got == 0 else f"{name} ({got}/{wanted} events)")
         return short
 
-    def add_object(self, key: str, stored: datetime, body: bytes) -> None:
+    def add_object(
+        self, key: str, stored: datetime, body: bytes, numbering_only: bool = False
+    ) -> None:
+        """Tally an object's records; `numbering_only`: an object of another tag of the same
+        nodes (the heartbeat), whose records share the nodes' numbering but no service."""
         self.seen.add(key)
         try:
             records = decode_body(body)
         except UnreadableObjectError as error:
             self.unreadable[key] = str(error)
             return
+        if numbering_only:
+            for record in records:
+                when = parse_date(record.get(self.target.layout.date_key))
+                self.ledger.add(record, when or stored)
+            return
         self.objects += 1
         self.size += len(body)
         for record in records:
             self.records += 1
+            when = parse_date(record.get(self.target.layout.date_key))
+            self.ledger.add(record, when or stored)
             params = audit_params(record)
             if params is None or params.get("run_id") != self.target.run_id:
                 self.other_runs += 1
                 continue
             service = params.get("service", "?")
-            when = parse_date(record.get(self.target.layout.date_key))
-            self.stats.setdefault(service, ServiceStats()).add(when, stored)
+            stats = self.stats.setdefault(service, ServiceStats())
+            stats.add(event_identity(record), when, stored)
 
 
 def hour_prefixes(target: Target, since: datetime, now: datetime) -> list[str]:
@@ -237,6 +267,17 @@ class Archive:
         body: bytes = self._call("read", response["Body"].read)
         return body
 
+    def tags(self) -> list[str]:
+        """The tags that have objects under the layout's key prefix."""
+        prefix = self.target.layout.key_prefix
+        page = self._call(
+            "list",
+            lambda: self.client.list_objects_v2(
+                Bucket=self.target.bucket, Prefix=prefix, Delimiter="/", MaxKeys=100
+            ),
+        )
+        return [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
+
     def top_level(self) -> list[str]:
         """First-level prefixes (and whether the bucket has anything at all)."""
         page = self._call(
@@ -294,14 +335,19 @@ def _client_error(error: Any, what: str, where: str) -> str:
 
 
 def scan_once(archive: Archive, scan: Scan, now: datetime) -> None:
+    """Read the objects not read yet: the target's tag, then every other tag under the
+    prefix (heartbeats) for the numbering, since a node numbers every record it forwards."""
     target = scan.target
-    for key, stored in archive.list_new(hour_prefixes(target, scan.since, now), scan.since):
-        if key in scan.seen:
-            continue
-        try:
-            body = archive.read(key)
-        except ArchiveError as error:
-            scan.seen.add(key)
-            scan.unreadable[key] = str(error)
-            continue
-        scan.add_object(key, stored, body)
+    others = [tag for tag in archive.tags() if tag != target.tag]
+    for tag in [target.tag, *others]:
+        tagged = dataclasses.replace(target, tag=tag)
+        for key, stored in archive.list_new(hour_prefixes(tagged, scan.since, now), scan.since):
+            if key in scan.seen:
+                continue
+            try:
+                body = archive.read(key)
+            except ArchiveError as error:
+                scan.seen.add(key)
+                scan.unreadable[key] = str(error)
+                continue
+            scan.add_object(key, stored, body, numbering_only=tag != target.tag)

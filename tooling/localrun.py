@@ -279,6 +279,7 @@ class RunningAgent:
     config: dict[str, Any]
     config_path: Path
     ports: AgentPorts
+    pid: int
     dropped: list[str] = field(default_factory=list)
     exit_code: int | None = None
 
@@ -344,10 +345,10 @@ def start_agent(
         **(env or {}),
     }
     # A stopping agent may take `grace` seconds to flush; give it that and a margin.
-    supervisor.start(
+    process = supervisor.start(
         name, [binary, "-c", str(path)], agent_env, stop_timeout=grace_seconds(remapped) + 30
     )
-    agent = RunningAgent(supervisor, name, binary, remapped, path, ports, dropped)
+    agent = RunningAgent(supervisor, name, binary, remapped, path, ports, process.pid, dropped)
 
     def healthy() -> bool:
         supervisor.check()

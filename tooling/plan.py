@@ -107,12 +107,10 @@ def policy_config_for(stack: str, root: Path = REPO_ROOT) -> Path:
 
 def summary(result: PlanResult) -> str:
     c = result.counts
-    policy = result.policy
-    advisory = len(policy.violations) - len(policy.mandatory)
     return (
         f"{result.stack}: {c['resources']} resources, {c['manifests']} Kubernetes manifests, "
         f"{c['documents']} policy documents, {c['configs']} daemon configs; policy: "
-        f"{len(policy.mandatory)} mandatory, {advisory} advisory violations -> {result.out_dir}"
+        f"{result.policy.summary()} -> {result.out_dir}"
     )
 
 

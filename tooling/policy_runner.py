@@ -128,14 +128,32 @@ class PolicyReport:
         if violated:
             lines += ["", "How to fix:"]
             lines += [f"  {name}: {self.fixes.get(name, '')}" for name in violated]
-        advisory = len(self.violations) - len(self.mandatory)
-        verdict = "FAIL (mandatory violations)" if self.has_mandatory else "PASS"
-        lines += [
-            "",
-            f"{len(self.violations)} violations ({len(self.mandatory)} mandatory, "
-            f"{advisory} advisory) from {len(violated)} policies: {verdict}",
-        ]
+        lines += ["", self.summary()]
         return "\n".join(lines) + "\n"
+
+    @property
+    def enforced(self) -> int:
+        """Policies that ran: every policy of the pack but the disabled ones."""
+        return sum(1 for level in self.levels.values() if level != "disabled")
+
+    def summary(self) -> str:
+        """One plain line: how many policies ran, how many violations, and the verdict."""
+        advisory = len(self.violations) - len(self.mandatory)
+        violated = len({v.policy for v in self.violations})
+        verdict = "FAIL (mandatory violations)" if self.has_mandatory else "PASS"
+        detail = (
+            f" ({len(self.mandatory)} mandatory, {advisory} advisory, "
+            f"from {_count(violated, 'policy', 'policies')})"
+            if self.violations
+            else ""
+        )
+        ran = _count(self.enforced, "policy", "policies")
+        found = _count(len(self.violations), "violation", "violations")
+        return f"{ran}, {found}{detail}: {verdict}"
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 # --- policy config ----------------------------------------------------------------------
@@ -390,20 +408,67 @@ def _pack_version(pack_dir: Path, fallback: str) -> str:
     return fallback
 
 
-def run_policy_pack(
+class PackSession:
+    """A started pack, configured for one stack: analyze as many graphs of it as needed.
+
+    Starting the pack costs about half a second; mutation tests analyze dozens of edited
+    copies of one stack's graph through a single session.
+    """
+
+    def __init__(
+        self,
+        stub: analyzer_pb2_grpc.AnalyzerStub,
+        info: analyzer_pb2.AnalyzerInfo,
+        config: Mapping[str, analyzer_pb2.PolicyConfig],
+        pack_dir: Path,
+    ) -> None:
+        self._stub = stub
+        self.info = info
+        self.config = config
+        self.pack_dir = pack_dir
+
+    def analyze(self, graph: ResourceGraph) -> PolicyReport:
+        """Every violation the pack reports for `graph` (Analyze per resource, AnalyzeStack)."""
+        by_urn = {r.urn: r for r in graph.resources}
+        violations: list[Violation] = []
+        try:
+            for resource in graph.resources:
+                response = self._stub.Analyze(
+                    _analyze_request(resource, by_urn), timeout=RPC_TIMEOUT_S
+                )
+                violations += _violations(response, resource.urn)
+            stack_request = analyzer_pb2.AnalyzeStackRequest(
+                resources=[_stack_resource(r, by_urn) for r in graph.resources]
+            )
+            violations += _violations(
+                self._stub.AnalyzeStack(stack_request, timeout=RPC_TIMEOUT_S), ""
+            )
+        except grpc.RpcError as error:
+            raise PolicyPackError(f"policy pack RPC failed: {error}") from error
+        return PolicyReport(
+            stack=graph.stack,
+            pack=self.info.name,
+            version=_pack_version(self.pack_dir, self.info.version),
+            levels={name: _PROTO_TO_LEVEL[c.enforcementLevel] for name, c in self.config.items()},
+            fixes={p.name: p.description for p in self.info.policies},
+            resources=len(graph.resources),
+            violations=tuple(sorted(violations, key=_sort_key)),
+        )
+
+
+@contextlib.contextmanager
+def pack_session(
     graph: ResourceGraph,
     config_path: Path,
     *,
     pack_dir: Path = PACK_DIR,
     python: str = sys.executable,
-) -> PolicyReport:
-    """Every violation the pack reports for `graph` under the stack's policy config."""
+) -> Iterator[PackSession]:
+    """The pack started and configured as the engine does for `graph`'s stack."""
     pack_dir = pack_dir.resolve()
     raw_config = load_policy_config(config_path)
-    by_urn = {r.urn: r for r in graph.resources}
-    violations: list[Violation] = []
-    try:
-        with analyzer(pack_dir, graph, python) as stub:
+    with analyzer(pack_dir, graph, python) as stub:
+        try:
             info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT_S)
             policy_config = resolve_policy_config(info, raw_config, str(config_path))
             stub.ConfigureStack(
@@ -416,24 +481,21 @@ def run_policy_pack(
                 analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=policy_config),
                 timeout=RPC_TIMEOUT_S,
             )
-            for resource in graph.resources:
-                response = stub.Analyze(_analyze_request(resource, by_urn), timeout=RPC_TIMEOUT_S)
-                violations += _violations(response, resource.urn)
-            stack_request = analyzer_pb2.AnalyzeStackRequest(
-                resources=[_stack_resource(r, by_urn) for r in graph.resources]
-            )
-            violations += _violations(stub.AnalyzeStack(stack_request, timeout=RPC_TIMEOUT_S), "")
-    except grpc.RpcError as error:
-        raise PolicyPackError(f"policy pack RPC failed: {error}") from error
-    return PolicyReport(
-        stack=graph.stack,
-        pack=info.name,
-        version=_pack_version(pack_dir, info.version),
-        levels={name: _PROTO_TO_LEVEL[c.enforcementLevel] for name, c in policy_config.items()},
-        fixes={p.name: p.description for p in info.policies},
-        resources=len(graph.resources),
-        violations=tuple(sorted(violations, key=_sort_key)),
-    )
+        except grpc.RpcError as error:
+            raise PolicyPackError(f"policy pack RPC failed: {error}") from error
+        yield PackSession(stub, info, policy_config, pack_dir)
+
+
+def run_policy_pack(
+    graph: ResourceGraph,
+    config_path: Path,
+    *,
+    pack_dir: Path = PACK_DIR,
+    python: str = sys.executable,
+) -> PolicyReport:
+    """Every violation the pack reports for `graph` under the stack's policy config."""
+    with pack_session(graph, config_path, pack_dir=pack_dir, python=python) as session:
+        return session.analyze(graph)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

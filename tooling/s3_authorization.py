@@ -109,13 +109,16 @@ class ArchiveAccess:
         plan of its archive stack (`archive`)."""
         outputs = graph.stack_outputs
         bucket_arn = str(outputs["bucketArn"])
-        bucket_policy = next(
+        bucket_name = str(outputs["bucketName"])
+        # The archive's own policy (its access-log bucket has another; a cluster stack's is
+        # in its archive stack's plan).
+        [bucket_policy] = [
             r
             for r in (archive or graph).by_type("aws:s3/bucketPolicy:BucketPolicy")
-            if r.inputs.get("bucket") == outputs["bucketName"]
-        )
+            if r.inputs.get("bucket") == bucket_name
+        ]
         return cls(
-            bucket_name=str(outputs["bucketName"]),
+            bucket_name=bucket_name,
             partition=bucket_arn.split(":")[1],
             bucket_policy=json.loads(bucket_policy.inputs["policy"]),
             role_arn=str(outputs["agentRoleArn"]),

@@ -9,8 +9,14 @@ AWS_ENDPOINT_URL, AUDIT_RUN_ID, AUDIT_SERVICES), then from `pulumi stack output`
 `pulumi` binary is on PATH, then from Pulumi.<stack>.yaml. How objects are named and what
 they hold comes from the stack's S3 route (S3Route.layout), as the agent writes them.
 
-Exit codes: 0 every expected service delivered within --timeout; 1 some did not;
-2 bad input or an archive that cannot be read (one line, never a traceback).
+Counts distinct events, not records: a record delivered twice is one event and one
+duplicate. Checks completeness per node and seq_instance (tooling.completeness): the seq
+ranges found, the gaps, the duplicates; a gap older than the upload timeout is a loss, a
+younger one may still be in flight.
+
+Exit codes: 0 every expected service delivered within --timeout and no gap older than the
+upload timeout; 1 some did not, or records were lost; 2 bad input or an archive that cannot
+be read (one line, never a traceback).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from tooling.archive import (
     percentile,
     scan_once,
 )
+from tooling.completeness import Verdict, render_verdict
 from tooling.heartbeat_cli import HeartbeatInputError, heartbeat_flags, run_heartbeat
 
 EXIT_OK, EXIT_MISSING, EXIT_INPUT = 0, 1, 2
@@ -213,7 +220,9 @@ def _seconds(values: Sequence[float], pct: float) -> str:
 
 
 def render_table(scan: Scan) -> str:
-    rows = [("service", "records", "first event", "last event", "latency p50", "latency p99")]
+    rows = [
+        ("service", "events", "first event", "last event", "latency p50", "latency p99", "dups")
+    ]
     names = list(scan.target.services)
     names += sorted(s for s in scan.stats if s not in names)
     for name in names:
@@ -221,11 +230,12 @@ def render_table(scan: Scan) -> str:
         rows.append(
             (
                 name if name in scan.target.services else f"{name} (extra)",
-                str(stats.records),
+                str(stats.distinct),
                 _when(stats.first),
                 _when(stats.last),
                 _seconds(stats.latencies, 50),
                 _seconds(stats.latencies, 99),
+                str(stats.duplicates),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -315,6 +325,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
     parser.add_argument("--min-records", type=int, default=1, help="per service (default 1)")
     parser.add_argument("--no-pulumi", action="store_true", help="do not ask the pulumi CLI")
+    parser.add_argument(
+        "--in-flight",
+        type=float,
+        help="seconds a gap may still be in flight (default: the route's upload timeout)",
+    )
+    parser.add_argument(
+        "--whole-instances",
+        action="store_true",
+        help="every seq_instance began inside --since: a missing 1..k-1 is lost too",
+    )
     heartbeat_flags(parser)
     return parser
 
@@ -363,27 +383,44 @@ def _watch(
     clock: Callable[[], datetime],
 ) -> int:
     deadline = time.monotonic() + max(0.0, timeout)
+    in_flight_s = args.in_flight if args.in_flight is not None else scan.target.upload_timeout_s
     while True:
         scan_once(archive, scan, clock())
         missing = scan.missing(args.min_records)
+        verdict = scan.ledger.verdict(clock(), in_flight_s, args.whole_instances)
         remaining = deadline - time.monotonic()
-        if not missing or remaining <= 0:
+        gaps = verdict.lost + verdict.in_flight
+        if (not missing and not gaps) or remaining <= 0:
             break
+        waiting = missing + [f"{len(gaps)} gap(s) in the numbering"] * bool(gaps)
         print(
-            f"waiting for {', '.join(missing)}: {_summary(scan)}; {remaining:.0f}s left",
+            f"waiting for {', '.join(waiting)}: {_summary(scan)}; {remaining:.0f}s left",
             file=err,
             flush=True,
         )
         time.sleep(min(max(args.interval, 0.1), remaining))
     out.write(render_table(scan))
     print(_summary(scan), file=out)
+    out.write(render_verdict(verdict, in_flight_s))
     for key, reason in sorted(scan.unreadable.items()):
         print(f"warning: skipped unreadable object {key}: {reason}", file=err)
     if missing:
         print(f"verify: FAILED after {timeout:.0f}s: {diagnose(archive, scan, missing)}", file=err)
         return EXIT_MISSING
+    if not verdict.complete:
+        print(f"verify: FAILED: {_lost(verdict)}", file=err)
+        return EXIT_MISSING
     print(f"verify: OK, every service delivered to s3://{scan.target.bucket}", file=out)
     return EXIT_OK
+
+
+def _lost(verdict: Verdict) -> str:
+    first_stream, first_gap = verdict.lost[0]
+    records = sum(gap.size for _, gap in verdict.lost)
+    more = f" (+{len(verdict.lost) - 1} more gap(s))" if len(verdict.lost) > 1 else ""
+    return (
+        f"{records} record(s) missing from the archive: {first_stream} seq {first_gap.text()}{more}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

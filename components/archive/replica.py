@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.access_logs import create_access_logs
 from components.archive.policies import (
     ReplicationEnds,
     replica_bucket_statements,
@@ -172,6 +173,17 @@ class ArchiveReplica(pulumi.ComponentResource):
                     parent=self, provider=self.provider, depends_on=[versioning]
                 ),
             )
+        # Its own access trail, in its own region (S3 logs only to a bucket beside the source).
+        create_access_logs(
+            name,
+            archive=self.bucket,
+            archive_name=None,
+            retention_days=args.bucket.retention_days,
+            force_destroy=args.bucket.force_destroy,
+            tags=tags,
+            parent=self,
+            provider=self.provider,
+        )
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket_id,

@@ -54,6 +54,9 @@ def alert_rules(
     t = settings.alerts
     job = f'job="{settings.job}"'
     w = t.window
+    # Route names are [-a-z0-9] (ROUTE_NAME_PATTERN): nothing to escape in the regex.
+    s3_names = "|".join(sorted(route.name for route in s3_routes))
+    not_s3 = f',name!~"{s3_names}"' if s3_names else ""
     rules = [
         AlertRule(
             "AuditAgentDown",
@@ -84,7 +87,11 @@ def alert_rules(
         ),
         AlertRule(
             "AuditRecordsDropped",
-            f"sum by (instance, name) (increase({m.OUTPUT_DROPPED}{{{job}}}[{w}])) > 0 or "
+            # The engine counts dropped_records on an S3 output during an outage although
+            # out_s3 holds them in store_dir and uploads them later (measured by the fault
+            # suite: 2,100 "dropped" in a 60 s outage, 0 lost). For S3 routes a real loss is
+            # a retry given up (retries_failed); other routes lose what they drop.
+            f"sum by (instance, name) (increase({m.OUTPUT_DROPPED}{{{job}{not_s3}}}[{w}])) > 0 or "
             f"sum by (instance, name) (increase({m.OUTPUT_RETRIES_FAILED}{{{job}}}[{w}])) > 0",
             "0s",
             "Route {{ $labels.name }} on {{ $labels.instance }} dropped audit records",

@@ -21,9 +21,10 @@ from components.render.audit_fields import (
     SD_SOURCE_FIELD,
     SEVERITY_FIELD,
 )
-from components.render.fluent_bit_parsers import RFC5424_PARSER, parser_specs
+from components.render.fluent_bit_parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
 from components.render.routes import S3ObjectLayout
 from components.render.routes.base import DATE_KEY
+from components.render.rsyslog_numbering import SEQ_FIELD, SEQ_INSTANCE_FIELD
 
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -64,10 +65,13 @@ _PARSED = {
 
 
 def parsed_fields() -> list[str]:
-    """The record keys the agent's RFC 5424 parser writes: its captures, minus the time key."""
+    """The record keys the agent's RFC 5424 parser writes: its captures (it keeps them all;
+    the event-time filter reads `timestamp` without removing it)."""
     spec = parser_specs()[RFC5424_PARSER]
-    names = re.findall(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", spec.regex)
-    return [n for n in dict.fromkeys(names) if spec.time_keep or n != spec.time_key]
+    return list(dict.fromkeys(re.findall(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", spec.regex)))
+
+
+_NUMBERING = (SEQ_FIELD, SEQ_INSTANCE_FIELD)
 
 
 def record_columns() -> tuple[Column, ...]:
@@ -82,6 +86,12 @@ def record_columns() -> tuple[Column, ...]:
         *(
             Column(name, "string", _PARSED.get(name, "parsed from the syslog line"))
             for name in parsed_fields()
+            if name not in _NUMBERING  # typed below
+        ),
+        Column(
+            TIME_UNREADABLE_KEY,
+            "string",
+            "timestamp text the agent could not read (then the record time is the arrival time)",
         ),
         *(Column(name, "string", comment) for name, comment in context),
         Column(FACILITY_FIELD, "int", "syslog facility decoded from pri"),
@@ -89,9 +99,9 @@ def record_columns() -> tuple[Column, ...]:
         Column(SD_FIELD, "map<string,map<string,string>>", "every SD element: id -> params"),
         Column(SD_ERROR_FIELD, "string", "why the structured data could not be parsed"),
         *(Column(p.column, p.type, p.description) for p in PROMOTED),
-        # Added by the node-agent sequence stage (no-loss issue): +1 per record per instance.
-        Column("seq", "bigint", "record sequence number of the sending instance"),
-        Column("seq_instance", "string", "instance whose sequence seq counts"),
+        # Numbered by node syslog (components.render.rsyslog_numbering): +1 per record.
+        Column(SEQ_FIELD, "bigint", "record sequence number of the sending instance"),
+        Column(SEQ_INSTANCE_FIELD, "string", "instance whose sequence seq counts"),
     )
 
 

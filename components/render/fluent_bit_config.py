@@ -1,7 +1,8 @@
 """The renderer of the agent's Fluent Bit 5.1 YAML config, and its deterministic text.
 
 Pipeline: syslog input (TCP on 127.0.0.1, rsyslog forwards RFC 5424 lines) -> parse ->
-record_modifier (cluster, node, environment) -> lua (audit fields) -> grep rules ->
+event time (parser filter) -> record_modifier (cluster, node, environment) -> lua (audit
+fields) -> grep rules ->
 filesystem buffer -> one output per route (components.render.routes).
 
 Pure: no Pulumi imports. `render_fluent_bit_config` builds the config as data; `to_yaml`
@@ -16,7 +17,12 @@ import yaml
 from components.render.agent_monitoring import add_monitoring
 from components.render.audit_fields import lua_filter_entry
 from components.render.fluent_bit import AgentSettings, PipelineContext
-from components.render.fluent_bit_parsers import parser_specs, undefined_parsers
+from components.render.fluent_bit_parsers import (
+    event_time_filter,
+    event_time_parsers,
+    parser_specs,
+    undefined_parsers,
+)
 from components.render.routes import Properties, RenderError, on_off
 
 
@@ -45,7 +51,10 @@ def _service(settings: AgentSettings) -> dict[str, str]:
         "storage.checksum": on_off(storage.checksum),
         "storage.metrics": "on",
         "storage.backlog.mem_limit": storage.backlog_mem_limit,
-        "storage.backlog.flush_on_shutdown": "on",
+        # "on" crashed 5.1.1 with SIGSEGV on SIGTERM (in_storage_backlog's exit,
+        # sb_remove_chunk_from_segregated_backlog), reproduced by tooling.faults. Off, the
+        # chunks left at exit stay on disk and the next start sends them.
+        "storage.backlog.flush_on_shutdown": "off",
         "storage.max_chunks_up": str(storage.max_chunks_up),
         "storage.delete_irrecoverable_chunks": "on",
     }
@@ -71,6 +80,7 @@ def _input(settings: AgentSettings) -> Properties:
 
 def _filters(settings: AgentSettings, context: PipelineContext) -> list[Properties]:
     filters: list[Properties] = [
+        event_time_filter(settings.tag),
         {
             "name": "record_modifier",
             "alias": "pipeline-context",
@@ -104,10 +114,10 @@ def render_fluent_bit_config(settings: AgentSettings, context: PipelineContext) 
     ]
     if problems:
         raise RenderError("; ".join(problems))
-    spec = parser_specs(settings.rfc3164_time_offset)[settings.parser_name]
+    spec = parser_specs()[settings.parser_name]
     config: dict[str, Any] = {
         "service": _service(settings),
-        "parsers": [spec.as_config()],
+        "parsers": [spec.as_config(), *event_time_parsers(settings.rfc3164_time_offset)],
         "pipeline": {
             "inputs": [_input(settings)],
             "filters": _filters(settings, context),

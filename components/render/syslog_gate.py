@@ -31,8 +31,14 @@ TAINT_KEY = "container-audit-log/syslog-not-ready"
 TAINT_EFFECT = "NoSchedule"
 SCRIPT_FILE = "syslog_gate.py"
 SCRIPT_SOURCE = Path(__file__).with_name("syslog_gate_script.py")
-# The standard library is all the gate needs; the same pinned image as the demo.
-IMAGE = "python:3.12.11-slim-bookworm"
+# The standard library is all the gate needs; the demo's image, pinned by digest (the gate
+# runs in prod, whose policy requires digests). The multi-platform index digest Docker Hub
+# served for this tag on 2026-08-29, as pinned independently by several public projects.
+# Re-check on an upgrade: docker buildx imagetools inspect python:<tag>
+IMAGE = (
+    "python:3.12.11-slim-bookworm"
+    "@sha256:519591d6871b7bc437060736b9f7456b8731f1499a57e22e6c285135ae657bf7"
+)
 # How long rsyslog may take (package install included) before the node says why not.
 GRACE_SECONDS = 600
 _MOUNT = "/opt/syslog-gate"

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import athena, eks, iam, kms, kubernetes, protection, s3, stack
+from . import (
+    agent_identity,
+    archive_policy,
+    athena,
+    eks,
+    iam,
+    kms,
+    kubernetes,
+    nodes,
+    pod_security,
+    protection,
+    s3,
+    s3_logging,
+    stack,
+)
 
 PACK_NAME = "container-audit-log"
 
@@ -17,10 +31,15 @@ def all_policies() -> list[Policy]:
     """Every policy of the pack, in a stable order (by domain, then as declared)."""
     return [
         *s3.policies(),
+        *s3_logging.policies(),
+        *archive_policy.policies(),
         *kms.policies(),
         *iam.policies(),
+        *agent_identity.policies(),
         *eks.policies(),
+        *nodes.policies(),
         *kubernetes.policies(),
+        *pod_security.policies(),
         *stack.policies(),
         *athena.policies(),
         *protection.policies(),

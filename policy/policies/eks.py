@@ -1,31 +1,111 @@
-"""EKS policies on the pulumi-eks `Cluster` component (the engine sees its inputs only).
+"""EKS policies, on the pulumi-eks `Cluster` component and on a plain `aws.eks.Cluster`.
 
-pulumi-eks defaults: endpointPublicAccess true with publicAccessCidrs ['0.0.0.0/0'],
-no control-plane logs, no OIDC provider, no secrets encryption. Every default is unsafe here.
+The engine sees the component's inputs only. Both shapes are read into one view, so the
+same rule holds whichever way the cluster is declared. Defaults (pulumi-eks and EKS alike):
+a public endpoint open to 0.0.0.0/0, no control-plane logs, no secrets encryption, and no
+OIDC provider (pulumi-eks: createOidcProvider; plain: a separate aws.iam.OpenIdConnectProvider).
+Every default is unsafe here.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy, Severity
 
-from .common import UNKNOWN, Report, Resource, as_list, is_set, resource_policy
+from .common import (
+    UNKNOWN,
+    Report,
+    Resource,
+    StackReport,
+    StackResource,
+    as_list,
+    dicts,
+    get,
+    is_set,
+    resource_policy,
+    stack_policy,
+)
 
-CLUSTER_TYPES = ("eks:index:Cluster",)
+COMPONENT_TYPE = "eks:index:Cluster"
+PLAIN_TYPE = "aws:eks/cluster:Cluster"
+CLUSTER_TYPES = (COMPONENT_TYPE, PLAIN_TYPE)
+OIDC_PROVIDER_TYPE = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 _WORLD = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
-def _check_oidc(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
-    value = resource.props.get("createOidcProvider")
-    if value is not True and value is not UNKNOWN:
-        report(f"createOidcProvider is {value!r}; IRSA (and so the log shipper's role) needs it")
+@dataclass(frozen=True)
+class ClusterView:
+    """The settings these rules judge, whichever resource type declared the cluster."""
+
+    public: Any  # endpointPublicAccess (unset: the default, public)
+    private: Any
+    cidrs: Any
+    log_types: Any
+    secrets_key: Any  # KMS key ARN that envelope-encrypts Secrets, or None
+
+
+def _plain_secrets_key(props: dict[str, Any]) -> Any:
+    config = props.get("encryptionConfig")
+    if config is UNKNOWN:
+        return UNKNOWN
+    for entry in dicts(config):
+        if "secrets" in as_list(entry.get("resources")) or entry.get("resources") is UNKNOWN:
+            return get(entry, "provider", "keyArn")
+    return None
+
+
+def cluster_view(resource: Resource) -> ClusterView:
+    props = resource.props
+    if resource.type == PLAIN_TYPE:
+        vpc = props.get("vpcConfig")
+        return ClusterView(
+            public=UNKNOWN if vpc is UNKNOWN else get(vpc, "endpointPublicAccess"),
+            private=UNKNOWN if vpc is UNKNOWN else get(vpc, "endpointPrivateAccess"),
+            cidrs=UNKNOWN if vpc is UNKNOWN else get(vpc, "publicAccessCidrs"),
+            log_types=props.get("enabledClusterLogTypes"),
+            secrets_key=_plain_secrets_key(props),
+        )
+    return ClusterView(
+        public=props.get("endpointPublicAccess"),
+        private=props.get("endpointPrivateAccess"),
+        cidrs=props.get("publicAccessCidrs"),
+        log_types=props.get("enabledClusterLogTypes"),
+        secrets_key=props.get("encryptionConfigKeyArn"),
+    )
+
+
+def _has_sts_audience(provider: StackResource) -> bool:
+    audiences = provider.props.get("clientIdLists")
+    return audiences is UNKNOWN or "sts.amazonaws.com" in as_list(audiences)
+
+
+def _check_oidc(
+    resources: list[StackResource], config: Mapping[str, Any], report: StackReport
+) -> None:
+    providers = [r for r in resources if r.type == OIDC_PROVIDER_TYPE and _has_sts_audience(r)]
+    for cluster in resources:
+        if cluster.type == COMPONENT_TYPE:
+            value = cluster.props.get("createOidcProvider")
+            if value is not True and value is not UNKNOWN:
+                report(
+                    f"createOidcProvider is {value!r}; IRSA (and so the log shipper's role) "
+                    "needs it",
+                    cluster.urn,
+                )
+        elif cluster.type == PLAIN_TYPE and not any(p.depends_on(cluster) for p in providers):
+            report(
+                f"cluster '{cluster.name}' has no aws.iam.OpenIdConnectProvider (audience "
+                "sts.amazonaws.com) built from its issuer, so pods cannot use IRSA",
+                cluster.urn,
+            )
 
 
 def _check_logging(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
-    enabled = resource.props.get("enabledClusterLogTypes")
+    enabled = cluster_view(resource).log_types
     if enabled is UNKNOWN:
         return
     missing = [t for t in as_list(config["requiredLogTypes"]) if t not in as_list(enabled)]
@@ -55,14 +135,15 @@ def _cidr_allowed(cidr: Any, allowed: list[Any], allow_world: bool) -> bool:
 
 
 def _check_public_endpoint(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
-    public = resource.props.get("endpointPublicAccess", True)
+    view = cluster_view(resource)
+    public = True if view.public is None else view.public
     if public is False:
-        if resource.props.get("endpointPrivateAccess") not in (True, UNKNOWN):
+        if view.private not in (True, UNKNOWN):
             report("both endpoints are off: set endpointPrivateAccess=true")
         return
     if public is UNKNOWN:
         return
-    cidrs = resource.props.get("publicAccessCidrs")
+    cidrs = view.cidrs
     if cidrs is UNKNOWN:
         return
     if not cidrs:
@@ -77,21 +158,27 @@ def _check_public_endpoint(resource: Resource, config: Mapping[str, Any], report
 def _check_secrets_encryption(
     resource: Resource, config: Mapping[str, Any], report: Report
 ) -> None:
-    if not is_set(resource.props.get("encryptionConfigKeyArn")):
-        report("encryptionConfigKeyArn is not set, so Kubernetes Secrets are not KMS-encrypted")
+    if not is_set(cluster_view(resource).secrets_key):
+        where = (
+            "encryptionConfig (resources ['secrets'], provider.keyArn)"
+            if resource.type == PLAIN_TYPE
+            else "encryptionConfigKeyArn"
+        )
+        report(f"{where} is not set, so Kubernetes Secrets are not KMS-encrypted")
 
 
 def policies() -> list[Policy]:
     mandatory = EnforcementLevel.MANDATORY
     return [
-        resource_policy(
+        stack_policy(
             name="eks-oidc-provider",
-            what="The EKS cluster must create its IAM OIDC provider, so pods get AWS "
+            what="The EKS cluster must have its IAM OIDC provider, so pods get AWS "
             "credentials through IRSA instead of node roles or static keys.",
-            fix="set createOidcProvider=true on eks.Cluster.",
+            fix="set createOidcProvider=true on eks.Cluster, or, for a plain aws.eks.Cluster, "
+            "add an aws.iam.OpenIdConnectProvider from its issuer with client id "
+            "sts.amazonaws.com.",
             severity=Severity.HIGH,
             enforcement=mandatory,
-            types=CLUSTER_TYPES,
             check=_check_oidc,
         ),
         resource_policy(
@@ -120,7 +207,8 @@ def policies() -> list[Policy]:
             name="eks-public-endpoint-restricted",
             what="The EKS API endpoint must be private, or public only to the configured CIDRs.",
             fix="set endpointPublicAccess=false (with endpointPrivateAccess=true), or set "
-            "publicAccessCidrs to ranges inside allowedPublicCidrs of this stack's policy config.",
+            "publicAccessCidrs to ranges inside allowedPublicCidrs of this stack's policy config "
+            "(plain aws.eks.Cluster: the same keys under vpcConfig).",
             severity=Severity.HIGH,
             enforcement=mandatory,
             types=CLUSTER_TYPES,

@@ -20,7 +20,8 @@ def _lower_keys(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _yaml_outputs(text: str) -> list[dict[str, Any]] | None:
     try:
-        document = yaml.safe_load(text)
+        # The C loader where PyYAML has it: agent configs are read on every analysis.
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError:
         return None
     if not isinstance(document, dict) or "pipeline" not in document:

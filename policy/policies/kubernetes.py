@@ -6,14 +6,13 @@ host network; they are named, by namespace and name, in this stack's policy conf
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy, Severity
 
 from .common import (
     UNKNOWN,
-    ConfigSchema,
     Report,
     Resource,
     as_list,
@@ -24,16 +23,12 @@ from .common import (
 )
 from .workloads import (
     NAMESPACED_TYPES,
-    WORKLOAD_TYPES,
     Container,
     allow_listed,
     containers,
     identity,
-    pod_spec,
+    workload_policy,
 )
-
-ContainerCheck = Callable[[Container, Mapping[str, Any], Report], None]
-PodCheck = Callable[[Resource, dict[str, Any], Mapping[str, Any], Report], None]
 
 
 def _security_context(container: Container, key: str) -> Any:
@@ -171,39 +166,9 @@ def _not_default_namespace(resource: Resource, config: Mapping[str, Any], report
         report(f"{kind} {name or resource.name} is in the 'default' namespace")
 
 
-def _workload_policy(
-    *,
-    name: str,
-    what: str,
-    fix: str,
-    severity: Severity,
-    container_check: ContainerCheck | None = None,
-    pod_check: PodCheck | None = None,
-    config: ConfigSchema | None = None,
-) -> Policy:
-    def check(resource: Resource, settings: Mapping[str, Any], report: Report) -> None:
-        spec = pod_spec(resource.type, resource.props)
-        if pod_check is not None:
-            pod_check(resource, spec, settings, report)
-        if container_check is not None:
-            for container in containers(spec):
-                container_check(container, settings, report)
-
-    return resource_policy(
-        name=name,
-        what=what,
-        fix=fix,
-        severity=severity,
-        enforcement=EnforcementLevel.MANDATORY,
-        types=WORKLOAD_TYPES,
-        check=check,
-        config=config,
-    )
-
-
 def policies() -> list[Policy]:
     return [
-        _workload_policy(
+        workload_policy(
             name="k8s-no-privileged",
             what="No container (init containers included) may run privileged.",
             fix="remove securityContext.privileged or set it to false; grant a single "
@@ -211,14 +176,14 @@ def policies() -> list[Policy]:
             severity=Severity.CRITICAL,
             container_check=_no_privileged,
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-no-privilege-escalation",
             what="Containers must not be able to gain privileges (setuid binaries).",
             fix="set securityContext.allowPrivilegeEscalation=false on every container.",
             severity=Severity.HIGH,
             container_check=_no_escalation,
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-drop-all-capabilities",
             what="Containers must drop ALL Linux capabilities and add back only allow-listed ones.",
             fix="set securityContext.capabilities.drop=['ALL'] and add only capabilities "
@@ -234,7 +199,7 @@ def policies() -> list[Policy]:
                 }
             },
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-read-only-root-filesystem",
             what="Container root filesystems must be read-only, so a compromised process "
             "cannot alter its binaries or config.",
@@ -243,7 +208,7 @@ def policies() -> list[Policy]:
             severity=Severity.MEDIUM,
             container_check=_read_only_root,
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-resources-bounded",
             what="Every container must request and limit cpu and memory, so a log burst "
             "cannot starve the node.",
@@ -251,7 +216,7 @@ def policies() -> list[Policy]:
             severity=Severity.MEDIUM,
             container_check=_bounded,
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-image-pinned",
             what="Container images must be pinned: a tag other than 'latest', or a digest "
             "(digest required where requireDigest is set).",
@@ -266,14 +231,14 @@ def policies() -> list[Policy]:
                 }
             },
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-no-host-namespaces",
             what="Pods must not share the node's PID or IPC namespace.",
             fix="remove hostPID and hostIPC (or set them to false).",
             severity=Severity.CRITICAL,
             pod_check=_no_host_namespaces,
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-host-access-allow-listed",
             what="Only allow-listed node agents may use hostNetwork, hostPath volumes or hostPort.",
             fix="remove the host access, or add the workload's namespace and name to "
@@ -296,7 +261,7 @@ def policies() -> list[Policy]:
             types=NAMESPACED_TYPES,
             check=_not_default_namespace,
         ),
-        _workload_policy(
+        workload_policy(
             name="k8s-no-automount-service-account-token",
             what="Pods must not mount a Kubernetes API token unless they call the API.",
             fix="set automountServiceAccountToken=false in the pod spec, or add the workload "

@@ -7,6 +7,8 @@ their bucket, because a bucket with no settings resource at all is the worst cas
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +29,9 @@ from .common import (
     resource_policy,
     stack_policy,
 )
+from .iam_eval import Request
+from .probes import FOREIGN_ACCOUNT, caller, resource_decision
+from .s3_logging import log_destinations
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = (
@@ -50,6 +55,7 @@ OWNERSHIP_TYPES = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 
+_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<rest>.+)$")
 _KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 _PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 _PUBLIC_GRANTEE_GROUPS = ("/global/AllUsers", "/global/AuthenticatedUsers")
@@ -108,6 +114,26 @@ def _check_encryption(resource: Resource, config: Mapping[str, Any], report: Rep
             )
 
 
+def _check_encryption_of_stack(
+    resources: list[StackResource], config: Mapping[str, Any], report: StackReport
+) -> None:
+    # S3 writes access logs with SSE-S3 only: a log destination is exempt from requireKms.
+    buckets = [r for r in resources if r.type in BUCKET_TYPES]
+    destinations = log_destinations(resources)
+    for sse in (r for r in resources if r.type in SSE_TYPES):
+        linked = linked_buckets(sse, buckets)
+        exempt = bool(linked) and all(b.urn in destinations for b in linked)
+        settings = {**config, "requireKms": config["requireKms"] and not exempt}
+        _check_encryption(sse, settings, _at(report, sse.urn))
+
+
+def _at(report: StackReport, urn: str) -> Report:
+    def report_here(message: str) -> None:
+        report(message, urn)
+
+    return report_here
+
+
 def _check_bucket_key(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
     for index, rule in enumerate(dicts(resource.props.get("rules"))):
         algorithm = get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
@@ -152,31 +178,59 @@ def _check_acl(resource: Resource, config: Mapping[str, Any], report: Report) ->
         report(f"an ACL grant is given to the public group {uri}")
 
 
-def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
-    if iam.effect(statement) != "Deny" or "*" not in iam.principals(statement, "AWS"):
-        return False
-    if not any(a in ("*", "s3:*") for a in iam.actions(statement)):
-        return False
-    values = iam.condition_values(statement, "Bool", "aws:SecureTransport")
-    if values is None or not any(str(v).lower() == "false" for v in values):
-        return False
-    targets = iam.resources(statement)
-    covers_bucket = any(r == "*" or "/" not in r.split(":::", 1)[-1] for r in targets)
-    covers_objects = any(r == "*" or r.endswith("/*") for r in targets)
-    return covers_bucket and covers_objects
+# Plain-HTTP requests that must be refused, by anyone: read, write, list, reconfigure.
+_INSECURE_PROBES = (
+    ("s3:GetObject", "object"),
+    ("s3:PutObject", "object"),
+    ("s3:DeleteObject", "object"),
+    ("s3:ListBucket", "bucket"),
+    ("s3:PutBucketPolicy", "bucket"),
+)
+
+
+def _insecure_requests_allowed(policy: dict[str, Any], bucket: str) -> list[str]:
+    arn = f"arn:aws:s3:::{bucket}"
+    targets = {"bucket": arn, "object": f"{arn}/any/key"}
+    not_denied = []
+    for action, target in _INSECURE_PROBES:
+        for who in (
+            caller(FOREIGN_ACCOUNT, action, targets[target], {}),
+            Request(action, targets[target]),
+        ):
+            request = dataclasses.replace(
+                who, context={**who.context, "aws:SecureTransport": False}
+            )
+            if resource_decision(policy, request) != "explicit-deny":
+                not_denied.append(action)
+                break
+    return not_denied
 
 
 def _check_tls_only(resource: Resource, config: Mapping[str, Any], report: Report) -> None:
-    policy = resource.props.get("policy")
+    policy, bucket = resource.props.get("policy"), resource.props.get("bucket")
     if policy is UNKNOWN:
         return
-    if parse_json(policy) is None:
+    parsed = parse_json(policy)
+    if not isinstance(parsed, dict):
         report("the bucket policy is missing or is not a JSON policy document")
         return
-    if not any(_denies_insecure_transport(s) for s in iam.statements(policy)):
+    # The bucket the document is about: the names its statements give (the `bucket` input
+    # is the bucket's id, its name on AWS, but not always known or equal in a preview).
+    named = {
+        match.group("rest").split("/", 1)[0]
+        for statement in iam.statements(parsed)
+        for arn in iam.resources(statement)
+        if (match := _S3_ARN.match(arn)) and "*" not in match.group("rest").split("/", 1)[0]
+    }
+    if not named and isinstance(bucket, str) and bucket:
+        named = {bucket}
+    if not named:
+        return  # the bucket's name is not known yet (preview of a new bucket)
+    allowed = sorted({a for name in named for a in _insecure_requests_allowed(parsed, name)})
+    if allowed:
         report(
-            "no statement denies s3:* to every principal on the bucket and its objects "
-            "when aws:SecureTransport is false"
+            f"requests without TLS (aws:SecureTransport false) are not denied for "
+            f"{', '.join(allowed)}"
         )
 
 
@@ -280,7 +334,9 @@ def _check_object_lock(
     if not config["requireObjectLock"]:
         return
     locked = {bucket.urn for lock in locks for bucket in linked_buckets(lock, buckets)}
-    for bucket in buckets:
+    # S3 cannot deliver access logs into a bucket with a default retention.
+    destinations = log_destinations(resources)
+    for bucket in (b for b in buckets if b.urn not in destinations):
         if bucket.props.get("objectLockEnabled") not in (True, UNKNOWN):
             report(f"{_label(bucket)} is created without objectLockEnabled=true", bucket.urn)
         if bucket.urn not in locked:
@@ -300,16 +356,16 @@ def policies() -> list[Policy]:
             enforcement=mandatory,
             check=_check_companions,
         ),
-        resource_policy(
+        stack_policy(
             name="s3-encryption-kms",
             what="S3 default encryption must be on, with a customer-managed KMS key where "
-            "requireKms is set.",
+            "requireKms is set (an access-log destination, which S3 writes with SSE-S3, "
+            "excepted).",
             fix="set rules[].applyServerSideEncryptionByDefault to sseAlgorithm 'aws:kms' "
             "and kmsMasterKeyId to the archive's KMS key ARN.",
             severity=high,
             enforcement=mandatory,
-            types=SSE_TYPES,
-            check=_check_encryption,
+            check=_check_encryption_of_stack,
             config={
                 "requireKms": {
                     "type": "boolean",
@@ -390,8 +446,8 @@ def policies() -> list[Policy]:
         stack_policy(
             name="s3-object-lock",
             what="Where the stack requires it, buckets must be created with object lock and "
-            "a default retention (WORM audit archive); any lock configuration must use an "
-            "allowed mode and retention.",
+            "a default retention (WORM audit archive; an access-log destination excepted); "
+            "any lock configuration must use an allowed mode and retention.",
             fix="create the bucket with objectLockEnabled=true and add an "
             "aws.s3.BucketObjectLockConfiguration with rule.defaultRetention "
             "(mode COMPLIANCE or GOVERNANCE, days >= minRetentionDays).",

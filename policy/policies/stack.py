@@ -16,6 +16,8 @@ from . import iam_documents as iam
 from .common import StackReport, StackResource, dicts, stack_policy
 from .fluentbit import s3_outputs
 from .iam import ROLE_POLICY_TYPE, ROLE_TYPE
+from .iam_eval import Request
+from .probes import document, identity_decision
 from .s3 import BUCKET_TYPES, bucket_name
 from .workloads import CONFIGMAP_TYPE, DAEMONSET_TYPE, identity, mounted_configmaps, pod_spec
 
@@ -59,13 +61,27 @@ def _role_documents(resources: list[StackResource]) -> list[tuple[StackResource,
 
 
 def _can_put(resources: list[StackResource], bucket: str, archive: list[StackResource]) -> bool:
-    for carrier, document in _role_documents(resources):
+    """Whether some role's document allows s3:PutObject on an object of the bucket.
+
+    Asked of the document (iam_eval), not read off its Action list, so NotAction or a
+    wildcard allow it as AWS would; the probe objects are the ones its statements name.
+    """
+    for carrier, text in _role_documents(resources):
+        parsed = document(text)
+        if parsed is None:
+            continue
         # A document built from the bucket's ARN depends on the bucket: any object ARN counts.
         target = None if any(carrier.depends_on(b) for b in archive) else bucket
-        for statement in iam.statements(document):
-            if iam.allows_action(statement, "s3:PutObject") and any(
-                iam.s3_object_pattern_covers(r, target) for r in iam.resources(statement)
-            ):
+        probes = {
+            pattern.replace("*", "x").replace("?", "x")
+            for statement in iam.statements(parsed)
+            for pattern in iam.resources(statement)
+            if iam.s3_object_pattern_covers(pattern, target)
+        }
+        if target is not None:
+            probes.add(f"arn:aws:s3:::{target}/x")
+        for probe in probes:
+            if identity_decision([parsed], Request("s3:PutObject", probe)) == "allow":
                 return True
     return False
 

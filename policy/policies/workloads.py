@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .common import dicts, get
+from pulumi_policy import EnforcementLevel, Policy, Severity
+
+from .common import ConfigSchema, Report, Resource, dicts, get, resource_policy
 
 # Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -86,3 +88,39 @@ def mounted_configmaps(spec: dict[str, Any]) -> set[str]:
             if isinstance(name, str):
                 names.add(name)
     return names
+
+
+ContainerCheck = Callable[[Container, Mapping[str, Any], Report], None]
+PodCheck = Callable[[Resource, dict[str, Any], Mapping[str, Any], Report], None]
+
+
+def workload_policy(
+    *,
+    name: str,
+    what: str,
+    fix: str,
+    severity: Severity,
+    container_check: ContainerCheck | None = None,
+    pod_check: PodCheck | None = None,
+    config: ConfigSchema | None = None,
+) -> Policy:
+    """A mandatory policy over every workload: once per pod spec and/or once per container."""
+
+    def check(resource: Resource, settings: Mapping[str, Any], report: Report) -> None:
+        spec = pod_spec(resource.type, resource.props)
+        if pod_check is not None:
+            pod_check(resource, spec, settings, report)
+        if container_check is not None:
+            for container in containers(spec):
+                container_check(container, settings, report)
+
+    return resource_policy(
+        name=name,
+        what=what,
+        fix=fix,
+        severity=severity,
+        enforcement=EnforcementLevel.MANDATORY,
+        types=WORKLOAD_TYPES,
+        check=check,
+        config=config,
+    )

@@ -235,6 +235,12 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["tcpFraming", "octet_counting"],
     ),
     (
+        "message size leaves no room for the record numbers",
+        # Below bufferMaxSize by itself, not with the "<seq> <seq_instance> " prefix.
+        {"nodeSyslog": {"maxMessageSize": 999_950}, "agent": {"bufferMaxSize": "1M"}},
+        ["maxMessageSize (999950)", "record numbers (98 bytes)", "bufferMaxSize (1000000"],
+    ),
+    (
         "agent route without a name",
         {"agent": {"routes": [{"type": "s3"}]}},
         ["agent.routes[0].s3.name", "missing"],
@@ -245,9 +251,9 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["agent.routes[0]", "kafka", "'s3'"],
     ),
     (
-        "gzip chunk below 30M",
-        {"agent": {"routes": [{"type": "s3", "name": "a", "uploadChunkSize": "10M"}]}},
-        ["route 'a'", "uploadChunkSize 10M", "30M"],
+        "gzip PutObject above 50M",
+        {"agent": {"routes": [{"type": "s3", "name": "a", "totalFileSize": "80M"}]}},
+        ["route 'a'", "totalFileSize 80M", "at most 50000000 bytes with PutObject"],
     ),
     (
         "unpinned agent image",

@@ -31,6 +31,8 @@ LIFECYCLE_T = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET_POLICY_T = "aws:s3/bucketPolicy:BucketPolicy"
 LOCK_T = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 ACL_T = "aws:s3/bucketAcl:BucketAcl"
+LOGGING_T = "aws:s3/bucketLogging:BucketLogging"
+LOG_BUCKET = "audit-archive-test-access-logs"
 KEY_T = "aws:kms/key:Key"
 ROLE_T = "aws:iam/role:Role"
 ROLE_POLICY_T = "aws:iam/rolePolicy:RolePolicy"
@@ -103,8 +105,26 @@ def tls_statement() -> dict[str, Any]:
     }
 
 
+KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def foreign_key_statement() -> dict[str, Any]:
+    """Deny uploads that name another key; `Null: false` spares uploads that name none."""
+    return {
+        "Sid": "DenyForeignKmsKeys",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"{BUCKET_ARN}/*",
+        "Condition": {
+            "Null": {KEY_HEADER: "false"},
+            "StringNotEquals": {KEY_HEADER: KEY_ARN},
+        },
+    }
+
+
 def bucket_policy() -> dict[str, Any]:
-    return {"bucket": BUCKET, "policy": document(tls_statement())}
+    return {"bucket": BUCKET, "policy": document(tls_statement(), foreign_key_statement())}
 
 
 def object_lock() -> dict[str, Any]:
@@ -114,6 +134,10 @@ def object_lock() -> dict[str, Any]:
         "objectLockEnabled": "Enabled",
         "rule": {"defaultRetention": retention},
     }
+
+
+def access_logging() -> dict[str, Any]:
+    return {"bucket": BUCKET, "targetBucket": LOG_BUCKET, "targetPrefix": "archive/"}
 
 
 def kms_key() -> dict[str, Any]:
@@ -143,7 +167,12 @@ def put_statement() -> dict[str, Any]:
 
 
 def role_policy() -> dict[str, Any]:
-    kms = {"Effect": "Allow", "Action": ["kms:GenerateDataKey"], "Resource": KEY_ARN}
+    kms = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey"],
+        "Resource": KEY_ARN,
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+    }
     return {"role": ROLE_NAME, "policy": document(put_statement(), kms)}
 
 
@@ -187,6 +216,11 @@ def pod_spec(*, host_path: bool = False) -> dict[str, Any]:
     return {
         "automountServiceAccountToken": False,
         "serviceAccountName": "fluent-bit",
+        "securityContext": {
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+        },
         "containers": [container()],
         "initContainers": [container("init")],
         "volumes": volumes,
@@ -296,6 +330,7 @@ def resources() -> list[RecordedResource]:
         _resource(LIFECYCLE_T, "archive-lifecycle", lifecycle(), on_bucket),
         _resource(BUCKET_POLICY_T, "archive-policy", bucket_policy(), on_bucket),
         _resource(LOCK_T, "archive-lock", object_lock(), on_bucket),
+        _resource(LOGGING_T, "archive-access-logging", access_logging(), on_bucket),
         _resource(CLUSTER_T, "cluster", cluster()),
         _resource(ROLE_T, "fluent-bit-irsa", role()),
         _resource(
@@ -322,4 +357,11 @@ NODE_AGENTS = [
     {"namespace": "audit-logging", "name": "node-syslog"},
 ]
 # The policy config the compliant stack is compliant under (the rest are schema defaults).
-CONFIG: dict[str, dict[str, Any]] = {"k8s-host-access-allow-listed": {"nodeAgents": NODE_AGENTS}}
+CONFIG: dict[str, dict[str, Any]] = {
+    # The compliant stack logs to a bucket another stack owns (tests add one where needed).
+    "s3-access-logging": {"requireDestinationInStack": False},
+    "k8s-host-access-allow-listed": {"nodeAgents": NODE_AGENTS},
+    "k8s-host-paths-allow-listed": {
+        "allowed": [{**agent, "path": "/var/lib/fluent-bit"} for agent in NODE_AGENTS]
+    },
+}

@@ -10,6 +10,7 @@ from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
 
 from policy.policies import PACK_NAME, all_policies
+from tooling.engine import load_stack_file
 from tooling.policy_runner import PolicyConfigError, load_policy_config, resolve_policy_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policy" / "config"
@@ -123,3 +124,22 @@ def test_policy_level_overrides_all_and_defaults_fill_properties() -> None:
     assert config["s3-bucket-key-enabled"].enforcementLevel == analyzer_pb2.ADVISORY
     assert config["s3-encryption-kms"].enforcementLevel == analyzer_pb2.MANDATORY
     assert properties(config["s3-lifecycle-abort-multipart"]) == {"maxDaysAfterInitiation": 7}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_agent_prefix_is_the_stacks_log_prefix(stack: str) -> None:
+    # The pack guards the prefix the stack writes; the two must move together.
+    stack_file = load_stack_file(stack)[0]
+    expected = stack_file.get("container-audit-log:logPrefix", f"audit/{stack}/")
+    properties = json_format.MessageToDict(resolved(stack)["iam-agent-least-privilege"].properties)
+    assert properties["logPrefix"] == expected
+
+
+def test_digests_are_required_in_prod_only() -> None:
+    required = {
+        stack: json_format.MessageToDict(resolved(stack)["k8s-image-pinned"].properties)[
+            "requireDigest"
+        ]
+        for stack in STACKS
+    }
+    assert required == {"dev": False, "staging": False, "prod": True, "local": False}

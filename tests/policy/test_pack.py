@@ -9,11 +9,14 @@ from pulumi_policy import StackValidationPolicy
 
 from policy.policies import all_policies
 from tests.policy.policies import (
+    test_agent_identity,
     test_athena,
     test_eks,
     test_iam,
     test_kms,
     test_kubernetes,
+    test_nodes,
+    test_pod_security,
     test_protection,
     test_s3,
     test_stack,
@@ -47,12 +50,19 @@ def test_every_policy_has_a_violating_case() -> None:
             test_iam,
             test_eks,
             test_kubernetes,
+            test_nodes,
+            test_pod_security,
             test_athena,
             test_protection,
         )
         for param in module.VIOLATIONS
     }
-    stack_cases = {*test_s3.STACK_POLICIES, test_stack.POLICY}
+    stack_cases = {
+        *test_s3.STACK_POLICIES,
+        test_stack.POLICY,
+        test_eks.STACK_POLICY,
+        test_agent_identity.STACK_POLICY,
+    }
     for policy in all_policies():
         cases = stack_cases if isinstance(policy, StackValidationPolicy) else resource_cases
         assert policy.name in cases, f"{policy.name} has no violating test case"

@@ -65,7 +65,7 @@ def test_outputs_without_a_local_server_are_left_out(tmp_path: Path) -> None:
     }
     remapped, dropped = remap_agent_config(config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e")
     assert dropped == ["search"]
-    assert [o["name"] for o in remapped["pipeline"]["outputs"]] == ["s3", "stdout"]
+    assert [o["name"] for o in remapped["pipeline"]["outputs"]] == ["s3"]
 
 
 def test_node_syslog_is_remapped_and_rsyslogd_accepts_it(tmp_path: Path) -> None:

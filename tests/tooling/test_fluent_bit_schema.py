@@ -59,7 +59,6 @@ REPRESENTATIVE: dict[str, tuple[dict[str, Any], PipelineContext]] = {
                     "name": "archive",
                     "endpoint": "http://127.0.0.1:9000",
                     "usePutObject": True,
-                    "uploadChunkSize": "5242880",
                     "totalFileSize": "20M",
                     **BUCKET,
                 }
@@ -217,7 +216,8 @@ def test_wrongly_typed_value_is_reported(
     schema: dict[str, Any], section: str, key: str, value: str, problem: str
 ) -> None:
     config = rendered("dev-s3-stdout")
-    config["pipeline"][section][0][key] = value
+    [entry] = [p for p in config["pipeline"][section] if p.get("alias") != "event-time"][:1]
+    entry[key] = value
     (reported,) = check_config(config, schema)
     assert f"property {key!r} value {problem}" in reported
 

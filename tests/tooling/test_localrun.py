@@ -3,23 +3,13 @@ starts without a warning or an error, and stops cleanly when told to."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import yaml
 
-from tests.agent_harness import AgentRunner
-from tests.conftest import STACKS, stack_graph
-from tooling.artifacts import daemon_configs
-from tooling.localrun import parse_agent_log
+from tests.agent_harness import AgentRunner, stack_agent_config
+from tests.conftest import STACKS
+from tooling.localrun import parse_agent_log, wait_for_log
 
 BAD = ("warn", "error")
-
-
-def _agent_config(stack: str) -> dict[str, Any]:
-    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name.startswith("fluent-bit/")]
-    loaded: dict[str, Any] = yaml.safe_load(text)
-    return loaded
 
 
 def test_log_lines_are_read_with_their_level() -> None:
@@ -36,9 +26,10 @@ def test_log_lines_are_read_with_their_level() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_config_starts_and_stops_cleanly(stack: str, run_agent: AgentRunner) -> None:
-    agent = run_agent.start(_agent_config(stack), bucket=run_agent.new_bucket())
+    agent = run_agent.start(stack_agent_config(stack), bucket=run_agent.new_bucket())
+    # The agent logs through a thread of its own: wait for the last line of its start.
+    wait_for_log(agent, r"stream processor started", 30)
     at_start = agent.log_lines()
-    assert any("started" in line.text for line in at_start), agent.log_text()
     problems = [f"[{line.level}] {line.text}" for line in at_start if line.level in BAD]
     assert problems == [], f"{stack}: the agent warned or failed at start:\n" + "\n".join(problems)
     assert agent.stop() == 0, agent.log_text()

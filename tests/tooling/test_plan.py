@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,10 @@ def test_plan_writes_the_tree_and_the_graph(
         json.loads((tmp_path / "dev" / "aws" / name).read_text())
     [summary] = capsys.readouterr().out.splitlines()
     assert summary.startswith(f"dev: {count} resources")
+    # The same plain verdict as the last line of policy.txt.
+    verdict = (tmp_path / "dev" / "policy.txt").read_text().splitlines()[-1]
+    assert re.fullmatch(r"\d+ policies, \d+ violations?.*: (PASS|FAIL.*)", verdict)
+    assert f"; policy: {verdict} -> " in summary
 
 
 def test_unknown_stack_is_one_line_listing_the_stacks(

@@ -38,7 +38,7 @@ def test_every_stack_has_no_mandatory_violation(stack: str, tmp_path: Path) -> N
     report = plan_stack(stack, tmp_path).policy
     assert report.mandatory == ()
     text = (tmp_path / stack / "policy.txt").read_text()
-    assert text.rstrip().endswith("PASS")
+    assert text.rstrip().endswith("policies, 0 violations: PASS")
 
 
 def test_object_lock_off_in_the_prod_archive_fails_the_plan(

@@ -59,25 +59,31 @@ def _violating() -> ResourceGraph:
     return c.graph(resources)
 
 
+# What the compliant fixture differs in from the staging stack: its prefix and log bucket.
+FIXTURE = {
+    "iam-agent-least-privilege": {"logPrefix": "audit/"},
+    "s3-access-logging": {"requireDestinationInStack": False},
+    "k8s-host-paths-allow-listed": c.CONFIG["k8s-host-paths-allow-listed"],
+}
+
+
 def _config(tmp_path: Path, **overrides: Any) -> Path:
     path = tmp_path / "policy.json"
     raw = json.loads(STAGING.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({**raw, **overrides}), encoding="utf-8")
+    path.write_text(json.dumps({**raw, **FIXTURE, **overrides}), encoding="utf-8")
     return path
 
 
-def test_compliant_stack_has_no_violations() -> None:
+def test_compliant_stack_has_no_violations(tmp_path: Path) -> None:
     graph = c.graph([_as_mocks_record_it(r) for r in c.resources()])
-    report = run_policy_pack(graph, STAGING)
+    report = run_policy_pack(graph, _config(tmp_path))
     assert report.violations == ()
     assert not report.has_mandatory
     assert report.pack == "container-audit-log"
     assert report.version == "0.1.0"
     assert len(report.levels) >= 25
     assert set(report.levels.values()) == {"mandatory"}
-    assert report.render().endswith(
-        "0 violations (0 mandatory, 0 advisory) from 0 policies: PASS\n"
-    )
+    assert report.render().endswith(f"\n{len(report.levels)} policies, 0 violations: PASS\n")
 
 
 def test_violations_carry_policy_level_from_config_and_resource(tmp_path: Path) -> None:
@@ -100,14 +106,16 @@ def test_cli_prints_and_writes_the_report_and_fails_on_mandatory(
     graph_path = tmp_path / "resources.json"
     graph_path.write_text(_violating().to_json(), encoding="utf-8")
     output = tmp_path / "build" / "policy.txt"
-    code = main(["--graph", str(graph_path), "--config", str(STAGING), "--output", str(output)])
+    code = main(
+        ["--graph", str(graph_path), "--config", str(_config(tmp_path)), "--output", str(output)]
+    )
     printed = capsys.readouterr().out
     assert code == 1
     assert printed == output.read_text(encoding="utf-8")
     assert printed.splitlines()[2].startswith(
         f"mandatory  k8s-no-privileged  {c.urn(c.DEPLOYMENT_T, 'demo')}  container 'fluent-bit'"
     )
-    assert "3 violations (3 mandatory, 0 advisory) from 3 policies: FAIL" in printed
+    assert "policies, 3 violations (3 mandatory, 0 advisory, from 3 policies): FAIL" in printed
 
 
 def test_pack_that_cannot_start_reports_its_error(tmp_path: Path) -> None:
@@ -143,12 +151,28 @@ def test_render_lists_violations_fixes_and_summary() -> None:
         "  a-policy: A. Fix: do a.",
         "  b-policy: B. Fix: do b.",
         "",
-        "2 violations (1 mandatory, 1 advisory) from 2 policies: FAIL (mandatory violations)",
+        "2 policies, 2 violations (1 mandatory, 1 advisory, from 2 policies): "
+        "FAIL (mandatory violations)",
     ]
 
 
 def test_advisory_only_report_passes() -> None:
     report = _report(Violation("advisory", "a-policy", "", "whole stack", "low"))
     assert not report.has_mandatory
-    assert report.render().endswith(": PASS\n")
+    assert report.render().endswith(
+        "\n2 policies, 1 violation (0 mandatory, 1 advisory, from 1 policy): PASS\n"
+    )
     assert report.violations[0].resource == "(stack)"
+
+
+def test_disabled_policies_are_not_counted_as_run() -> None:
+    report = PolicyReport(
+        stack="dev",
+        pack="p",
+        version="1",
+        levels={"a": "advisory", "b": "disabled", "c": "mandatory"},
+        fixes={},
+        resources=0,
+        violations=(),
+    )
+    assert report.summary() == "2 policies, 0 violations: PASS"

@@ -1,8 +1,7 @@
 """tooling.verify against a real S3 API (moto server over HTTP on 127.0.0.1).
 
-Objects are written the way the agent writes them: keys from the rendered s3 output's
-`s3_key_format`, records from the agent's parser and record_modifier, json_lines with the
-iso8601 date key, gzip (see tests/tooling/agent_archive.py).
+Objects are written by the real agent: the dev stack's rendered config with the test's
+bucket, the demo's events sent to its syslog input, uploaded as it stops.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from components.config import load_stack_config
-from components.render.fluent_bit import PipelineContext
-from components.render.fluent_bit_config import render_fluent_bit_config
 from demo.audit_events import Identity, format_event
-from tests.tooling.agent_archive import AgentS3Output
-from tooling.engine import load_stack_file
+from tests.agent_harness import AgentRunner, records_of, stack_agent_config
+from tooling.localrun import supervised
 from tooling.verify import EXIT_INPUT, EXIT_MISSING, EXIT_OK, main
 
 RUN = "run-4711"
@@ -60,13 +56,28 @@ def bucket(s3: Any) -> str:
     return name
 
 
-def agent_output(bucket: str) -> AgentS3Output:
-    """The dev stack's s3 output, rendered with `bucket` as the audit bucket."""
-    raw, _ = load_stack_file("dev")
-    cfg = load_stack_config(raw, "dev")
-    agent = cfg.agent.with_default_bucket(bucket, cfg.region, cfg.log_prefix)
-    config = render_fluent_bit_config(agent, PipelineContext(cfg.cluster.name, "dev"))
-    return AgentS3Output.from_config(config, {"NODE_NAME": "node-a"})
+Upload = Callable[[str, list[str]], None]
+
+
+@pytest.fixture
+def upload(fluent_bit: str, endpoint: str, tmp_path: Path) -> Iterator[Upload]:
+    """upload(bucket, lines): the real agent (dev stack config) archives `lines` in `bucket`."""
+    with supervised(tmp_path / "agents") as supervisor:
+        runner = AgentRunner(fluent_bit, endpoint, tmp_path / "agents", supervisor)
+        config = stack_agent_config("dev")
+
+        def archive(bucket: str, lines: list[str]) -> None:
+            records = records_of(runner, config, lines, bucket=bucket)
+            assert len(records) == len(lines), "the agent must keep every demo event"
+
+        yield archive
+
+
+def object_key(when: datetime) -> str:
+    """A key where the dev stack's agent would write an object whose first record is `when`."""
+    [output] = [o for o in stack_agent_config("dev")["pipeline"]["outputs"] if o["name"] == "s3"]
+    key_format = output["s3_key_format"].replace("$TAG", "audit.syslog").replace("$UUID", "x1")
+    return when.astimezone(UTC).strftime(key_format).lstrip("/")
 
 
 def events(service: str, count: int, ago: float, run_id: str = RUN) -> list[str]:
@@ -79,14 +90,6 @@ def events(service: str, count: int, ago: float, run_id: str = RUN) -> list[str]
         )
         for i in range(count)
     ]
-
-
-def upload(s3: Any, bucket: str, lines: list[str], members: int = 1) -> str:
-    output = agent_output(bucket)
-    now = datetime.now(UTC)
-    timed = [r for r in (output.record(line, now) for line in lines) if r is not None]
-    assert len(timed) == len(lines), "the agent's parser must keep every demo event"
-    return output.put(s3, timed, members)
 
 
 def verify(endpoint: str, bucket: str, *extra: str, services: str = "service-1,service-2") -> int:
@@ -108,11 +111,15 @@ def table(stdout: str) -> dict[str, list[str]]:
 
 
 def test_every_service_delivered(
-    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+    upload: Upload,
 ) -> None:
-    upload(s3, bucket, events("service-1", 3, ago=40) + events("other", 2, 40, run_id="x"))
-    upload(s3, bucket, events("service-1", 2, ago=30), members=2)  # several gzip members
-    upload(s3, bucket, events("service-2", 4, ago=20))
+    upload(bucket, events("service-1", 3, ago=40) + events("other", 2, 40, run_id="x"))
+    upload(bucket, events("service-1", 2, ago=30))
+    upload(bucket, events("service-2", 4, ago=20))
 
     assert verify(endpoint, bucket) == EXIT_OK
     out = capsys.readouterr().out
@@ -126,9 +133,13 @@ def test_every_service_delivered(
 
 
 def test_a_missing_service_fails_after_polling(
-    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+    upload: Upload,
 ) -> None:
-    upload(s3, bucket, events("service-1", 2, ago=10))
+    upload(bucket, events("service-1", 2, ago=10))
     started = datetime.now(UTC)
     assert verify(endpoint, bucket, "--timeout", "0.5") == EXIT_MISSING
     assert datetime.now(UTC) - started < timedelta(seconds=5), "polling is bounded"
@@ -141,11 +152,15 @@ def test_a_missing_service_fails_after_polling(
 
 
 def test_expected_counts_catch_a_partial_delivery(
-    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+    upload: Upload,
 ) -> None:
-    upload(s3, bucket, events("service-1", 2, ago=10) + events("service-2", 1, ago=10))
+    upload(bucket, events("service-1", 2, ago=10) + events("service-2", 1, ago=10))
     assert verify(endpoint, bucket, services="service-1=3,service-2=1") == EXIT_MISSING
-    assert "service-1 (2/3 records)" in capsys.readouterr().err
+    assert "service-1 (2/3 events)" in capsys.readouterr().err
     assert verify(endpoint, bucket, services="service-1=2,service-2=1") == EXIT_OK
     assert verify(endpoint, bucket, services="service-1=two") == EXIT_INPUT
 
@@ -156,9 +171,13 @@ def test_empty_bucket(endpoint: str, bucket: str, capsys: pytest.CaptureFixture[
 
 
 def test_wrong_prefix_names_what_is_there(
-    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+    upload: Upload,
 ) -> None:
-    upload(s3, bucket, events("service-1", 1, ago=5) + events("service-2", 1, ago=5))
+    upload(bucket, events("service-1", 1, ago=5) + events("service-2", 1, ago=5))
     assert verify(endpoint, bucket, "--prefix", "audit/prod/") == EXIT_MISSING
     err = capsys.readouterr().err
     assert f"no objects under s3://{bucket}/audit/prod/ (wrong --prefix?)" in err
@@ -166,9 +185,12 @@ def test_wrong_prefix_names_what_is_there(
 
 
 def test_corrupt_object_is_reported(
-    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    key = agent_output(bucket).key(datetime.now(UTC))
+    key = object_key(datetime.now(UTC))
     s3.put_object(Bucket=bucket, Key=key, Body=b"\x1f\x8b" + b"not really gzip" * 10)
     assert verify(endpoint, bucket) == EXIT_MISSING
     err = capsys.readouterr().err
@@ -177,11 +199,15 @@ def test_corrupt_object_is_reported(
 
 
 def test_corrupt_object_is_skipped_when_the_rest_delivers(
-    endpoint: str, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str,
+    s3: Any,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+    upload: Upload,
 ) -> None:
-    key = agent_output(bucket).key(datetime.now(UTC))
+    key = object_key(datetime.now(UTC))
     s3.put_object(Bucket=bucket, Key=key, Body=b"\x1f\x8b\x08garbage")
-    upload(s3, bucket, events("service-1", 1, ago=5) + events("service-2", 1, ago=5))
+    upload(bucket, events("service-1", 1, ago=5) + events("service-2", 1, ago=5))
     assert verify(endpoint, bucket) == EXIT_OK
     assert f"warning: skipped unreadable object {key}" in capsys.readouterr().err
 
@@ -223,17 +249,21 @@ def test_stack_outputs_come_from_pulumi(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    upload: Upload,
 ) -> None:
     outputs = {"bucketName": bucket, "demoRunId": RUN, "demoServices": ["service-2"]}
     _fake_pulumi(tmp_path, monkeypatch, f"cat <<'EOF'\n{json.dumps(outputs)}\nEOF\n")
-    upload(s3, bucket, events("service-2", 1, ago=5))
+    upload(bucket, events("service-2", 1, ago=5))
     code = main(["--stack", "dev", "--endpoint-url", endpoint, "--timeout", "0"])
     assert code == EXIT_OK, capsys.readouterr()
     assert list(table(capsys.readouterr().out)) == ["service-2"]
 
 
 def test_failing_pulumi_is_one_line(
-    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    s3: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _fake_pulumi(
         tmp_path, monkeypatch, "echo \"error: no stack named 'dev' found\" >&2\nexit 255\n"

@@ -26,11 +26,25 @@ from components.render.routes.base import (
 
 # S3 limits enforced by Fluent Bit's s3 plugin at start-up (plugins/out_s3/s3.c).
 S3_MIN_PART_BYTES = 5_242_880  # multipart parts other than the last must be >= 5 MiB
-S3_MIN_COMPRESSED_CHUNK_BYTES = 30_000_000  # gzip shrinks ~10x: keep parts above 5 MiB
 S3_MAX_CHUNK_BYTES = 50_000_000  # uncompressed multipart chunk limit
+# gzip shrinks the demo's audit records 23.5x, measured with the real agent
+# (bench/s3_object_sizes.py): the largest part the plugin allows (50M) compresses to ~2.1 MB,
+# below S3's 5 MiB part minimum, so the agent would send every gzip part with PutObject
+# anyway ("the chunk was too small, using PutObject"). With gzip, uploads are PutObject.
+MEASURED_GZIP_RATIO = 23.5
 S3_MAX_PUT_OBJECT_BYTES = 50_000_000
 S3_MAX_FILE_BYTES = 50_000_000_000
 S3_MIN_FILE_BYTES = 1_000_000
+
+# out_s3 caps retry_limit no_limits to 5 (MAX_UPLOAD_ERRORS) and, once a file has failed
+# retry_limit + 1 times, moves it to <store_dir>/quarantine, which nothing reads again:
+# not the running agent, not a restarted one. A number is honoured as given. Attempt n
+# waits 2*n s after the previous one (upload queue, preserve_data_ordering on), at the
+# upload timer's pace at least, so n attempts span ~n*n s: 100,000 is ~300 years, i.e.
+# never, and 1,000 (~11 days) is the least a route may set. After an outage of T seconds
+# the next attempt comes within ~2*sqrt(T) s of S3's return (10 min: ~50 s; 1 day: ~10 min).
+S3_RETRY_LIMIT = 100_000
+S3_MIN_RETRY_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -75,16 +89,13 @@ class S3Route(RouteBase):
     uses_engine_storage_limit: ClassVar[bool] = False
 
     type: Literal["s3"] = "s3"
-    # The s3 plugin caps 'no_limits' to 5 (with a warning at start). A failed upload is
-    # retried about once a minute (its timer: uploadTimeout / 6, between 6 s and 60 s), so 60
-    # rides out roughly an hour of S3 outage; after that the plugin moves the chunk to its
-    # quarantine directory on the node (retry_exhausted_action's default), it does not delete it.
-    retry_limit: int = Field(
-        default=60,
-        ge=1,
+    retry_limit: int | Literal["no_limits"] = Field(
+        default=S3_RETRY_LIMIT,
         description=(
-            "Failed uploads of a chunk before the s3 plugin quarantines it on the node (about "
-            "one attempt a minute); a number, since the plugin caps 'no_limits' to 5."
+            "Upload attempts before the plugin parks a file in its quarantine. The plugin "
+            "caps 'no_limits' to 5 (about 40 s of outage), so the archive sets a number: "
+            f"at least {S3_MIN_RETRY_LIMIT}, retries back off 2 s more each time, so "
+            "n attempts span about n*n seconds."
         ),
     )
     bucket: str | None = Field(
@@ -111,15 +122,18 @@ class S3Route(RouteBase):
         ),
     )
     compression: Literal["gzip", "none"] = "gzip"
-    upload_chunk_size: str = Field(
-        default="50M",
+    upload_chunk_size: str | None = Field(
+        default=None,
         pattern=SIZE_PATTERN,
-        description="Uncompressed bytes per multipart part; >= 30M with gzip (parts >= 5 MiB).",
+        description="Bytes per multipart part, 50M by default (multipart only: compression none).",
     )
-    total_file_size: str = Field(
-        default="100M",
+    total_file_size: str | None = Field(
+        default=None,
         pattern=SIZE_PATTERN,
-        description="Object size that completes an upload; at least twice upload_chunk_size.",
+        description=(
+            "Uncompressed bytes that complete an object. Default 50M with PutObject (at most "
+            "50M: about 2.1 MB of gzip for audit records), 100M multipart."
+        ),
     )
     upload_timeout: str = Field(
         default="10m",
@@ -136,9 +150,12 @@ class S3Route(RouteBase):
         pattern=SIZE_PATTERN,
         description="Disk bound of the route's node buffer.",
     )
-    use_put_object: bool = Field(
-        default=False,
-        description="PutObject instead of multipart; objects are then at most 50M.",
+    use_put_object: bool | None = Field(
+        default=None,
+        description=(
+            "PutObject instead of multipart (objects at most 50M uncompressed). Default: on "
+            "with gzip, whose parts would fall below S3's 5 MiB minimum; off without."
+        ),
     )
     send_content_md5: bool = Field(
         default=True,
@@ -153,43 +170,77 @@ class S3Route(RouteBase):
     def _valid_bucket(cls, value: str | None) -> str | None:
         return None if value is None else check_bucket_name(value)
 
+    @property
+    def put_object(self) -> bool:
+        return self.use_put_object if self.use_put_object is not None else self.gzip
+
+    @property
+    def gzip(self) -> bool:
+        return self.compression == "gzip"
+
+    @property
+    def part_size(self) -> str:
+        return self.upload_chunk_size or "50M"
+
+    @property
+    def object_size(self) -> str:
+        return self.total_file_size or ("50M" if self.put_object else "100M")
+
+    @field_validator("retry_limit")
+    @classmethod
+    def _retries_outlast_an_outage(cls, value: int | str) -> int | str:
+        if value == "no_limits" or (isinstance(value, int) and value < S3_MIN_RETRY_LIMIT):
+            raise ValueError(
+                f"retryLimit {value!r}: accepted is a number >= {S3_MIN_RETRY_LIMIT} (default "
+                f"{S3_RETRY_LIMIT}); Fluent Bit's S3 output caps 'no_limits' to 5 retries and "
+                f"then parks the data in its quarantine, where nothing uploads it"
+            )
+        return value
+
     @model_validator(mode="after")
     def _sizes_fit_the_plugin(self) -> "S3Route":
-        chunk = parse_size(self.upload_chunk_size)
-        total = parse_size(self.total_file_size)
-        limit = parse_size(self.store_dir_limit_size)
         where = f"route {self.name!r}"
+        if self.gzip and self.use_put_object is False:
+            raise ValueError(
+                f"{where}: usePutObject false with compression gzip: audit records shrink "
+                f"{MEASURED_GZIP_RATIO}x, so even a 50M part is ~2.1 MB, below S3's 5 MiB "
+                f"multipart minimum, and the agent would use PutObject anyway; leave "
+                f"usePutObject unset, or set compression none for multipart"
+            )
+        if self.put_object and self.upload_chunk_size is not None:
+            raise ValueError(
+                f"{where}: uploadChunkSize {self.upload_chunk_size} applies to multipart "
+                f"uploads only (compression none); with PutObject, totalFileSize is the unit"
+            )
+        total = parse_size(self.object_size)
+        chunk = total if self.put_object else parse_size(self.part_size)
+        limit = parse_size(self.store_dir_limit_size)
         if total < S3_MIN_FILE_BYTES or total > S3_MAX_FILE_BYTES:
             raise ValueError(
-                f"{where}: totalFileSize {self.total_file_size} ({total} bytes) must be between "
+                f"{where}: totalFileSize {self.object_size} ({total} bytes) must be between "
                 f"{S3_MIN_FILE_BYTES} and {S3_MAX_FILE_BYTES} bytes"
             )
-        if self.use_put_object:
+        if self.put_object:
             if total > S3_MAX_PUT_OBJECT_BYTES:
                 raise ValueError(
-                    f"{where}: totalFileSize {self.total_file_size} ({total} bytes) must be at "
-                    f"most {S3_MAX_PUT_OBJECT_BYTES} bytes with usePutObject: true"
+                    f"{where}: totalFileSize {self.object_size} ({total} bytes) must be at "
+                    f"most {S3_MAX_PUT_OBJECT_BYTES} bytes with PutObject (the default with gzip)"
                 )
-        elif self.compression == "gzip" and chunk < S3_MIN_COMPRESSED_CHUNK_BYTES:
-            raise ValueError(
-                f"{where}: uploadChunkSize {self.upload_chunk_size} ({chunk} bytes) must be at "
-                f"least 30M ({S3_MIN_COMPRESSED_CHUNK_BYTES} bytes) with compression gzip, so "
-                f"compressed parts stay above the 5 MiB multipart minimum"
-            )
-        elif not S3_MIN_PART_BYTES <= chunk <= S3_MAX_CHUNK_BYTES:
-            raise ValueError(
-                f"{where}: uploadChunkSize {self.upload_chunk_size} ({chunk} bytes) must be "
-                f"between {S3_MIN_PART_BYTES} and {S3_MAX_CHUNK_BYTES} bytes without compression"
-            )
-        if total < 2 * chunk:
-            raise ValueError(
-                f"{where}: totalFileSize {self.total_file_size} ({total} bytes) must be at least "
-                f"twice uploadChunkSize {self.upload_chunk_size} ({2 * chunk} bytes)"
-            )
+        else:
+            if not S3_MIN_PART_BYTES <= chunk <= S3_MAX_CHUNK_BYTES:
+                raise ValueError(
+                    f"{where}: uploadChunkSize {self.part_size} ({chunk} bytes) must be "
+                    f"between {S3_MIN_PART_BYTES} and {S3_MAX_CHUNK_BYTES} bytes"
+                )
+            if total < 2 * chunk:
+                raise ValueError(
+                    f"{where}: totalFileSize {self.object_size} ({total} bytes) must be at "
+                    f"least twice uploadChunkSize {self.part_size} ({2 * chunk} bytes)"
+                )
         if limit < chunk:
             raise ValueError(
-                f"{where}: storeDirLimitSize {self.store_dir_limit_size} ({limit} bytes) must be "
-                f"at least uploadChunkSize {self.upload_chunk_size} ({chunk} bytes)"
+                f"{where}: storeDirLimitSize {self.store_dir_limit_size} ({limit} bytes) must "
+                f"hold one upload ({chunk} bytes)"
             )
         if parse_duration(self.upload_timeout) < 60:
             raise ValueError(
@@ -257,18 +308,19 @@ class S3Route(RouteBase):
             "bucket": self.bucket,
             "region": self.region,
             "s3_key_format": self.s3_key_format,
-            "total_file_size": self.total_file_size,
-            "upload_chunk_size": self.upload_chunk_size,
+            "total_file_size": self.object_size,
             "upload_timeout": self.upload_timeout,
             "store_dir": self.resolved_store_dir(defaults),
             "store_dir_limit_size": self.store_dir_limit_size,
-            "use_put_object": on_off(self.use_put_object),
+            "use_put_object": on_off(self.put_object),
             "send_content_md5": on_off(self.send_content_md5),
             "format": RECORD_FORMAT,
             "json_date_key": DATE_KEY,
             "json_date_format": DATE_FORMAT,
         }
-        if self.compression == "gzip":
+        if not self.put_object:
+            props["upload_chunk_size"] = self.part_size
+        if self.gzip:
             props["compression"] = "gzip"
         if self.endpoint is not None:
             props["endpoint"] = self.endpoint

@@ -75,21 +75,34 @@ CASES = [
         ROUTE,
         "Route audit-archive on node-1:2020 keeps retrying",
     ),
+    # An S3 route loses records only when a retry is given up; the engine's dropped count
+    # rises during every S3 outage although out_s3 keeps those records (the fault suite).
     Case(
         "AuditRecordsDropped",
         {
-            f'fluentbit_output_dropped_records_total{{{JOB},name="audit-archive"}}': (
-                "0 0 0 0 40 40 40 40"
+            f'fluentbit_output_dropped_records_total{{{JOB},name="audit-archive"}}': "0x8",
+            f'fluentbit_output_retries_failed_total{{{JOB},name="audit-archive"}}': (
+                "0 0 0 0 1 1 1 1"
             ),
-            f'fluentbit_output_retries_failed_total{{{JOB},name="audit-archive"}}': "0x8",
         },
         {
-            f'fluentbit_output_dropped_records_total{{{JOB},name="audit-archive"}}': "0x8",
+            f'fluentbit_output_dropped_records_total{{{JOB},name="audit-archive"}}': (
+                "0 0 0 0 2100 2100 2100 2100"
+            ),
             f'fluentbit_output_retries_failed_total{{{JOB},name="audit-archive"}}': "0x8",
         },
         "6m",
         ROUTE,
         "Route audit-archive on node-1:2020 dropped audit records",
+    ),
+    # Any other route loses what the engine drops.
+    Case(
+        "AuditRecordsDropped",
+        {f'fluentbit_output_dropped_records_total{{{JOB},name="search"}}': "0 0 0 0 40 40 40 40"},
+        {f'fluentbit_output_dropped_records_total{{{JOB},name="search"}}': "0x8"},
+        "6m",
+        {**NODE, "name": "search"},
+        "Route search on node-1:2020 dropped audit records",
     ),
     Case(
         "AuditAgentErrorsLogged",
@@ -199,7 +212,7 @@ def test_promtool_accepts_the_rule_file(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(rule_groups(SETTINGS, ROUTES)))
     done = promtool("check", "rules", path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"SUCCESS: {len(CASES)} rules found" in done.stdout
+    assert f"SUCCESS: {len({case.alert for case in CASES})} rules found" in done.stdout
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.alert)

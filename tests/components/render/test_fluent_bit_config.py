@@ -27,7 +27,9 @@ def test_service_section() -> None:
     assert {"hc_errors_count", "hc_retry_failure_count", "hc_period"} <= service.keys()
     assert service["storage.path"] == "/var/fluent-bit/buffer"
     assert service["storage.delete_irrecoverable_chunks"] == "on"
-    assert service["storage.checksum"] == "on"
+    # Off by default: the fault scenarios (tests/tooling/faults) show why.
+    assert service["storage.checksum"] == "off"
+    assert service["storage.backlog.flush_on_shutdown"] == "off"
     assert service["storage.sync"] == "normal"
 
 
@@ -59,7 +61,7 @@ def test_input_framing_follows_node_syslog() -> None:
 
 def test_context_filter_adds_cluster_node_and_environment() -> None:
     context = PipelineContext(cluster_name="prod-eu", environment="prod")
-    modifier = render(settings(), context)["pipeline"]["filters"][0]
+    modifier = render(settings(), context)["pipeline"]["filters"][1]  # after event-time
     assert modifier["name"] == "record_modifier"
     assert modifier["match"] == "audit.syslog"
     assert modifier["record"] == ["cluster prod-eu", "environment prod", "node ${NODE_NAME}"]
@@ -114,8 +116,8 @@ def test_to_yaml_writes_no_anchors() -> None:
 
 def test_to_yaml_keeps_long_regexes_on_one_line() -> None:
     text = to_yaml(render(settings()))
-    (line,) = [line for line in text.splitlines() if line.strip().startswith("regex:")]
-    assert "(?<message>.*)$" in line
+    lines = [line for line in text.splitlines() if line.strip().startswith("regex:")]
+    assert any("(?<message>(?m:.*))$" in line for line in lines)
 
 
 def test_config_checksum_is_sha256_of_the_text() -> None:

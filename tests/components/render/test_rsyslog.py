@@ -18,6 +18,7 @@ from components.render.rsyslog import (
     rs_object,
     rs_ruleset,
 )
+from components.render.rsyslog_numbering import FORWARD_TEMPLATE
 from tests.rsyslog_harness import (
     NodeLayout,
     RsyslogDaemon,
@@ -62,6 +63,7 @@ REPRESENTATIVE = {
         "queueSize": 500,
         "queueMaxDiskSpace": "64m",
     },
+    "memory-first-queue": {"queueMode": "disk-assisted"},
 }
 
 
@@ -112,13 +114,21 @@ def test_forwarding_action_is_tcp_rfc5424_with_a_bounded_disk_queue() -> None:
     (forward,) = _objects(render_rsyslog_conf(settings, 24224, "10.0.0.7"), "action")[:1]
     assert forward["type"] == "omfwd"
     assert (forward["target"], forward["port"], forward["protocol"]) == ("10.0.0.7", "24224", "tcp")
-    assert forward["template"] == TEMPLATE_RFC5424
-    assert forward["queue.type"] == "LinkedList"
+    assert forward["template"] == FORWARD_TEMPLATE
+    # Disk by default: a killed rsyslogd keeps what it held (tests/tooling/faults).
+    assert forward["queue.type"] == "Disk"
     assert forward["queue.filename"]
     assert forward["queue.spooldirectory"] == "/data/spool"
     assert forward["queue.saveonshutdown"] == "on"
     assert forward["queue.maxdiskspace"] == "2g"
     assert forward["action.resumeretrycount"] == "-1"
+
+
+def test_disk_assisted_queue_mode_keeps_messages_in_memory_first() -> None:
+    text = render_rsyslog_conf(NodeSyslogSettings(queue_mode="disk-assisted"), 5140)
+    forward = next(a for a in _objects(text, "action") if a["type"] == "omfwd")
+    assert forward["queue.type"] == "LinkedList"
+    assert forward["queue.filename"]
 
 
 def test_inputs_listen_on_the_configured_address_and_share_one_ruleset() -> None:
@@ -130,7 +140,7 @@ def test_inputs_listen_on_the_configured_address_and_share_one_ruleset() -> None
         ("10.1.2.3", "1514")
     }
     assert inputs["imuxsock"]["socket"] == settings.socket_path
-    (ruleset,) = re.findall(r'ruleset\(name="([^"]+)"\)', text)
+    (ruleset,) = [r["name"] for r in _objects(text, "ruleset")]
     assert {i["ruleset"] for i in inputs.values()} == {ruleset}
 
 

@@ -148,7 +148,12 @@ VIOLATIONS = [
     pytest.param(
         c.DAEMONSET_T,
         c.daemonset(namespace="kube-system"),
-        {},
+        # Its path is allowed (so only the node-agent allow-list speaks).
+        {
+            "k8s-host-paths-allow-listed": {
+                "allowed": [{"namespace": "kube-system", "name": "fluent-bit", "path": "/var/lib"}]
+            }
+        },
         "k8s-host-access-allow-listed",
         id="agent-name-in-another-namespace",
     ),
@@ -245,7 +250,11 @@ def test_compliant_workload_fires_nothing(
 
 
 def test_node_agent_needs_the_allow_list() -> None:
-    fired = analyze(c.DAEMONSET_T, c.daemonset())
+    fired = analyze(
+        c.DAEMONSET_T,
+        c.daemonset(),
+        {"k8s-host-paths-allow-listed": c.CONFIG["k8s-host-paths-allow-listed"]},
+    )
     assert fired == {
         "k8s-host-access-allow-listed": [
             "audit-logging/fluent-bit is not an allow-listed node agent but uses "

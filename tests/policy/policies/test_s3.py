@@ -15,7 +15,10 @@ DEFAULT = (*RULE, "applyServerSideEncryptionByDefault")
 ABORT = (*RULE, "abortIncompleteMultipartUpload", "daysAfterInitiation")
 COMPANIONS = "s3-bucket-companions"
 LOCK = "s3-object-lock"
-STACK_POLICIES = (COMPANIONS, LOCK)
+ENCRYPTION = "s3-encryption-kms"
+ACCESS_LOGGING = "s3-access-logging"
+BUCKET_POLICY = "s3-bucket-policy-denies"
+STACK_POLICIES = (COMPANIONS, LOCK, ENCRYPTION, ACCESS_LOGGING, BUCKET_POLICY)
 PUBLIC_GRANT = {
     "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"},
     "permission": "READ",
@@ -28,21 +31,6 @@ def _no_tls(statement: dict[str, Any]) -> dict[str, Any]:
 
 # (resource type, props, policy config, the one policy expected to fire)
 VIOLATIONS = [
-    pytest.param(
-        c.SSE_T,
-        changed(c.sse(), DEFAULT, {"sseAlgorithm": "AES256"}),
-        {},
-        "s3-encryption-kms",
-        id="sse-s3-where-kms-required",
-    ),
-    pytest.param(
-        c.SSE_T,
-        changed(c.sse(), (*DEFAULT, "kmsMasterKeyId"), DELETE),
-        {},
-        "s3-encryption-kms",
-        id="aws-managed-kms-key",
-    ),
-    pytest.param(c.SSE_T, {**c.sse(), "rules": []}, {}, "s3-encryption-kms", id="no-rules"),
     pytest.param(
         c.SSE_T,
         changed(c.sse(), (*RULE, "bucketKeyEnabled"), False),
@@ -166,14 +154,90 @@ def test_compliant_resource_fires_nothing(type_token: str, props: dict[str, Any]
     assert analyze(type_token, props, c.CONFIG) == {}
 
 
+def _sse_rules(rules: list[dict[str, Any]]) -> list[RecordedResource]:
+    return [
+        dataclasses.replace(r, inputs={**r.inputs, "rules": rules}) if r.type == c.SSE_T else r
+        for r in c.resources()
+    ]
+
+
+SSE_S3 = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        pytest.param(SSE_S3, id="sse-s3-where-kms-required"),
+        pytest.param(
+            [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
+            id="aws-managed-kms-key",
+        ),
+        pytest.param([], id="no-rules"),
+    ],
+)
+def test_encryption_violations(rules: list[dict[str, Any]]) -> None:
+    fired = analyze_stack(_sse_rules(rules), c.CONFIG)
+    assert {k for k in fired if k != "s3-bucket-key-enabled"} == {ENCRYPTION}
+
+
 def test_sse_s3_is_accepted_where_kms_is_not_required() -> None:
-    props = changed(c.sse(), DEFAULT, {"sseAlgorithm": "AES256"})
-    assert analyze(c.SSE_T, props, {"s3-encryption-kms": {"requireKms": False}}) == {}
+    config = {**c.CONFIG, ENCRYPTION: {"requireKms": False}}
+    assert ENCRYPTION not in analyze_stack(_sse_rules(SSE_S3), config)
 
 
 def test_key_unknown_during_preview_is_not_a_violation() -> None:
     props = changed(c.sse(), (*DEFAULT, "kmsMasterKeyId"), UNKNOWN_STRING_VALUE)
-    assert analyze(c.SSE_T, props) == {}
+    assert analyze_stack(_sse_rules(props["rules"]), c.CONFIG) == {}
+
+
+def _with_log_bucket(encryption: list[dict[str, Any]]) -> list[RecordedResource]:
+    """The compliant stack plus its access-log destination bucket, with every companion."""
+    log_resources = []
+    for r in c.resources():
+        if r.inputs.get("bucket") == c.BUCKET and r.type != c.LOGGING_T:
+            inputs = {**r.inputs, "bucket": c.LOG_BUCKET}
+            if r.type == c.SSE_T:
+                inputs["rules"] = encryption
+            if r.type == c.LOCK_T:
+                continue
+            if r.type == c.BUCKET_T:
+                inputs["objectLockEnabled"] = False
+            log_resources.append(
+                dataclasses.replace(r, urn=r.urn + "-logs", name=r.name + "-logs", inputs=inputs)
+            )
+    return [*c.resources(), *log_resources]
+
+
+def test_log_destination_may_use_sse_s3_and_no_object_lock() -> None:
+    config = {**c.CONFIG, ACCESS_LOGGING: {}, LOCK: PROD_LOCK}
+    assert analyze_stack(_with_log_bucket(SSE_S3), config) == {}
+    unencrypted = analyze_stack(_with_log_bucket([]), config)
+    assert set(unencrypted) == {ENCRYPTION}
+
+
+def test_bucket_without_access_logging_violates() -> None:
+    fired = analyze_stack(_without(c.LOGGING_T), c.CONFIG)
+    assert set(fired) == {ACCESS_LOGGING}
+    assert fired[ACCESS_LOGGING] == [
+        (
+            "bucket 'archive' has no server access logging to a separate bucket",
+            c.urn(c.BUCKET_T, "archive"),
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (c.BUCKET, "logs its access into itself"),
+        ("someone-elses-bucket", "not a bucket of this stack"),
+    ],
+)
+def test_access_logs_must_go_to_a_separate_bucket_of_the_stack(target: str, message: str) -> None:
+    resources = _replace(c.LOGGING_T, targetBucket=target)
+    fired = analyze_stack(resources, {**c.CONFIG, ACCESS_LOGGING: {}})
+    assert set(fired) == {ACCESS_LOGGING}
+    assert message in fired[ACCESS_LOGGING][0][0]
 
 
 def test_messages_name_the_bad_value() -> None:
@@ -223,6 +287,16 @@ def test_companion_of_another_bucket_does_not_count() -> None:
     assert set(analyze_stack(resources, c.CONFIG)) == {COMPANIONS}
 
 
+def _delete_denied() -> str:
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        "Resource": f"{c.BUCKET_ARN}/*",
+    }
+    return c.document(c.tls_statement(), c.foreign_key_statement(), deny)
+
+
 PROD_LOCK = {"requireObjectLock": True, "allowedModes": ["COMPLIANCE"], "minRetentionDays": 90}
 
 
@@ -230,7 +304,16 @@ PROD_LOCK = {"requireObjectLock": True, "allowedModes": ["COMPLIANCE"], "minRete
     "resources",
     [
         pytest.param(_without(c.LOCK_T), id="no-lock-configuration"),
-        pytest.param(_replace(c.BUCKET_T, objectLockEnabled=False), id="bucket-without-lock"),
+        pytest.param(
+            # Without the lock, the bucket policy must deny deletion, and this one does not.
+            [
+                dataclasses.replace(r, inputs={**r.inputs, "policy": _delete_denied()})
+                if r.type == c.BUCKET_POLICY_T
+                else r
+                for r in _replace(c.BUCKET_T, objectLockEnabled=False)
+            ],
+            id="bucket-without-lock",
+        ),
         pytest.param(
             _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "GOVERNANCE", "days": 365}}),
             id="mode-not-allowed",
@@ -249,8 +332,90 @@ def test_object_lock_where_required(resources: list[RecordedResource]) -> None:
 
 def test_object_lock_in_years_meets_a_days_minimum() -> None:
     resources = _replace(c.LOCK_T, rule={"defaultRetention": {"mode": "COMPLIANCE", "years": 1}})
-    assert analyze_stack(resources, {LOCK: PROD_LOCK}) == {}
+    assert analyze_stack(resources, {**c.CONFIG, LOCK: PROD_LOCK}) == {}
 
 
 def test_object_lock_not_required_by_default() -> None:
     assert analyze_stack(_without(c.LOCK_T), c.CONFIG) == {}
+
+
+# --- what the bucket policy decides -------------------------------------------------------
+
+DENY_DELETE = {
+    "Sid": "DenyAuditObjectDeletion",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+    "Resource": f"{c.BUCKET_ARN}/*",
+}
+IF_EXISTS = {
+    **c.foreign_key_statement(),
+    "Condition": {"StringNotEqualsIfExists": {c.KEY_HEADER: c.KEY_ARN}},
+}
+
+
+def _with_bucket_policy(*statements: dict[str, Any], locked: bool = True) -> list[RecordedResource]:
+    resources = _replace(c.BUCKET_POLICY_T, policy=c.document(*statements))
+    if not locked:
+        resources = [
+            dataclasses.replace(r, inputs={**r.inputs, "objectLockEnabled": False})
+            if r.type == c.BUCKET_T
+            else r
+            for r in resources
+            if r.type != c.LOCK_T
+        ]
+    return resources
+
+
+@pytest.mark.parametrize(
+    ("statements", "locked", "message"),
+    [
+        pytest.param(
+            [c.tls_statement()],
+            True,
+            "does not deny an upload that names another KMS key",
+            id="no-foreign-key-deny",
+        ),
+        pytest.param(
+            [c.tls_statement(), IF_EXISTS],
+            True,
+            "denies uploads with no encryption header (the agent's uploads)",
+            id="if-exists-denies-the-agent",
+        ),
+        pytest.param(
+            [c.tls_statement(), c.foreign_key_statement()],
+            False,
+            "does not deny s3:DeleteObject (the bucket has no Object Lock)",
+            id="no-lock-no-delete-deny",
+        ),
+        pytest.param(
+            [
+                c.tls_statement(),
+                c.foreign_key_statement(),
+                {**DENY_DELETE, "Action": "s3:DeleteObject"},
+            ],
+            False,
+            "does not deny s3:DeleteObjectVersion",
+            id="versions-still-deletable",
+        ),
+    ],
+)
+def test_bucket_policy_is_judged_by_its_decisions(
+    statements: list[dict[str, Any]], locked: bool, message: str
+) -> None:
+    fired = analyze_stack(_with_bucket_policy(*statements, locked=locked), c.CONFIG)
+    assert set(fired) == {BUCKET_POLICY}
+    assert any(message in text for text, _ in fired[BUCKET_POLICY])
+
+
+def test_equivalent_rewrites_are_accepted() -> None:
+    rewritten_delete = {**DENY_DELETE, "Action": "s3:Delete*", "Principal": {"AWS": "*"}}
+    foreign_as_list = {
+        **c.foreign_key_statement(),
+        "Action": ["s3:PutObject"],
+        "Resource": [f"{c.BUCKET_ARN}/*"],
+    }
+    resources = _with_bucket_policy(
+        c.tls_statement(), foreign_as_list, rewritten_delete, locked=False
+    )
+    assert analyze_stack(resources, c.CONFIG) == {}

@@ -96,8 +96,8 @@ def test_s3_output_to_a_foreign_bucket_violates() -> None:
 
 
 def test_role_that_cannot_put_violates() -> None:
-    read_only = c.document({**c.put_statement(), "Action": "s3:GetObject"})
-    resources = edit(c.ROLE_POLICY_T, "fluent-bit-put", lambda p: {**p, "policy": read_only})
+    denied = c.document({**c.put_statement(), "Effect": "Deny"})
+    resources = edit(c.ROLE_POLICY_T, "fluent-bit-put", lambda p: {**p, "policy": denied})
     [(message, at)] = pipeline_messages(resources)
     assert at == CONFIGMAP_URN
     assert message.startswith("no role of this stack has an inline policy allowing s3:PutObject")

@@ -1,0 +1,143 @@
+"""A steady stream of N distinct audit events into the node's syslog listener, and the
+count of what reached the archive.
+
+Each event is a demo audit event (RFC 5424, octet-counted TCP like the demo containers
+send) with its number `n` in the audit SD element, so the archive can be counted by event:
+distinct, missing, duplicated. An event counts as sent once the kernel took all of it;
+when rsyslogd is down the sender waits for it and sends the same event again (bounded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from demo.audit_events import Identity, format_event
+from tooling.archive import audit_params, decode_body
+from tooling.loopback import LOOPBACK
+
+SERVICE = "fault-stream"
+
+
+def event(run_id: str, n: int, node: str) -> str:
+    identity = Identity(run_id, SERVICE, f"{SERVICE}-pod", "audit-faults", SERVICE, node)
+    return format_event(
+        identity, "EXEC", f"fault stream event {n}", pid=4242, uid=10001, extra={"n": str(n)}
+    )
+
+
+class EventStream:
+    """Sends events 1..count at `rate` per second from a thread; `join()` waits for the end."""
+
+    def __init__(self, port: int, run_id: str, count: int, rate: float, node: str) -> None:
+        self.port, self.run_id, self.count, self.rate, self.node = port, run_id, count, rate, node
+        self.sent = 0
+        self.resends = 0
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
+
+    def start(self) -> EventStream:
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(10)
+            self.error = self.error or f"stream did not finish within {timeout:.0f}s"
+
+    def _run(self) -> None:
+        sock: socket.socket | None = None
+        started = time.monotonic()
+        try:
+            for n in range(1, self.count + 1):
+                due = started + (n - 1) / self.rate
+                if (wait := due - time.monotonic()) > 0:
+                    time.sleep(wait)
+                data = event(self.run_id, n, self.node).encode()
+                frame = str(len(data)).encode() + b" " + data
+                sock = self._send(sock, frame)
+                if sock is None:
+                    return
+                self.sent = n
+        finally:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def _send(self, sock: socket.socket | None, frame: bytes) -> socket.socket | None:
+        """Send one frame, reconnecting while the listener is down (at most 120 s)."""
+        deadline = time.monotonic() + 120
+        while not self._stop.is_set():
+            try:
+                if sock is None:
+                    sock = socket.create_connection((LOOPBACK, self.port), timeout=5)
+                sock.sendall(frame)
+                return sock
+            except OSError:
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.close()
+                    sock = None
+                    self.resends += 1
+                if time.monotonic() > deadline:
+                    self.error = "rsyslogd did not accept events for 120 s"
+                    return None
+                time.sleep(0.1)
+        return None
+
+
+@dataclass
+class ArchiveCount:
+    """What the archive holds of one run: copies of each event number."""
+
+    run_id: str
+    copies: Counter[int] = field(default_factory=Counter)
+    seen_keys: set[str] = field(default_factory=set)
+    objects: int = 0
+    records: int = 0
+    record_bytes: int = 0  # as JSON lines, i.e. as the S3 output buffers them uncompressed
+    last_growth: float = field(default_factory=time.monotonic)
+    complete_at: float | None = None  # when every sent event was first seen
+
+    @property
+    def distinct(self) -> int:
+        return len(self.copies)
+
+    def duplicates(self) -> int:
+        return sum(self.copies.values()) - self.distinct
+
+    def lost(self, sent: int) -> int:
+        return sum(1 for n in range(1, sent + 1) if n not in self.copies)
+
+    def refresh(self, client: Any, bucket: str) -> None:
+        """Read the objects not read before (objects are written once, never appended)."""
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key in self.seen_keys:
+                    continue
+                body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+                self.seen_keys.add(key)
+                self.objects += 1
+                self.last_growth = time.monotonic()
+                for record in decode_body(body):
+                    self.records += 1
+                    self.record_bytes += len(json.dumps(record, separators=(",", ":"))) + 1
+                    params = audit_params(record)
+                    if params and params.get("run_id") == self.run_id and "n" in params:
+                        self.copies[int(params["n"])] += 1
+
+
+def run_id_now(label: str) -> str:
+    return f"faults-{label}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
