@@ -72,6 +72,29 @@ def policy_document(resource: RecordedResource, field: str = "policy") -> dict[s
 
 # --- the real agent (tests/agent_harness.py) -----------------------------------------------
 
+# (outcome, test id) of every test that needed the real agent, for the closing summary: a
+# reader of CI's output sees by name which agent tests ran, not only that dots went by.
+_AGENT_TESTS: list[tuple[str, str]] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    needs_agent = "fluent_bit" in getattr(item, "fixturenames", ())
+    if needs_agent and (call.when == "call" or (call.when == "setup" and not report.passed)):
+        _AGENT_TESTS.append((report.outcome.upper(), item.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _AGENT_TESTS:
+        return
+    passed = sum(outcome == "PASSED" for outcome, _ in _AGENT_TESTS)
+    terminalreporter.section("tests with the real Fluent Bit")
+    for outcome, nodeid in _AGENT_TESTS:
+        terminalreporter.write_line(f"{outcome} {nodeid}")
+    terminalreporter.write_line(f"{passed} of {len(_AGENT_TESTS)} agent tests passed")
+
 
 @pytest.fixture(scope="session")
 def fluent_bit() -> str:

@@ -4,6 +4,7 @@ rendered node config."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -124,10 +125,15 @@ def test_events_reach_the_agent_through_rsyslog(tmp_path: Path) -> None:
     sent = sent_events(done)
     received = sink.snapshot()
     assert len(received) == len(sent) == EVENTS_PER_ROUND
+    numbers = []
     for original, forwarded in zip(sent, received, strict=True):
-        # rsyslog re-renders the header; what the archive needs must come through as sent.
-        assert parse_rfc5424(forwarded) == parse_rfc5424(original)
+        # rsyslog re-renders the header and numbers the record; what the archive needs must
+        # come through as sent.
+        parsed = parse_rfc5424(forwarded)
+        numbers.append(parsed.seq)
+        assert replace(parsed, seq=None, seq_instance=None) == parse_rfc5424(original)
         assert audit(forwarded)["run_id"] == RUN_ID
+    assert numbers == list(range(1, EVENTS_PER_ROUND + 1))
 
 
 def test_a_restarted_receiver_loses_no_event() -> None:

@@ -51,7 +51,11 @@ def _multipart(config: Mapping[str, Any]) -> dict[str, Any]:
     for output in changed["pipeline"]["outputs"]:
         if output["name"] == "s3":
             output.pop("compression", None)
-            output.update({"upload_chunk_size": "6M", "total_file_size": "20M"})
+            # Gzip routes render use_put_object on (gzip parts never reach S3's 5 MiB part
+            # minimum); an uncompressed route is what uses multipart.
+            output.update(
+                {"use_put_object": "off", "upload_chunk_size": "6M", "total_file_size": "20M"}
+            )
     return changed
 
 

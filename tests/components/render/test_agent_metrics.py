@@ -17,7 +17,6 @@ from components.render import agent_metrics as m
 from components.render.alert_rules import S3RouteTiming, alert_rules
 from components.render.dashboard import dashboard
 from components.render.monitoring import MonitoringSettings
-from tests.agent_harness import require_fluent_bit
 from tooling.loopback import wait_until
 from tooling.monitoring_rig import MonitoringRig, find_rsyslogd, scrape
 
@@ -28,9 +27,11 @@ USED = re.compile(r"\b([a-z_][a-z0-9_]*)\{")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
+def served(
+    fluent_bit: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, set[str]]]:
     """Metric name -> the label sets it was served with, from both endpoints."""
-    agent = require_fluent_bit()
+    agent = fluent_bit
     rsyslogd = find_rsyslogd()
     if rsyslogd is None:
         pytest.skip("rsyslogd not found: apt-get install rsyslog")

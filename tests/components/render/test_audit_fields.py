@@ -26,16 +26,17 @@ HEADER = "<109>1 2026-11-30T10:00:00.250Z web-1 web 42 EXIT"
 def test_filter_runs_after_context_and_before_grep() -> None:
     agent = settings(grep=[{"action": "exclude", "key": "message", "regex": "^noise"}])
     names = [f["name"] for f in render(agent)["pipeline"]["filters"]]
-    assert names == ["record_modifier", "lua", "grep"]
+    assert names == ["parser", "record_modifier", "lua", "grep"]  # parser: the event time
     entry = lua_filter_entry("audit.*")
     assert entry["call"] in entry["code"]
     assert "${" not in audit_fields_script()
 
 
 def test_promoted_columns_do_not_collide_with_record_fields() -> None:
-    context = {
-        item.split(" ")[0] for item in render(settings())["pipeline"]["filters"][0]["record"]
-    }
+    [modifier] = [
+        f for f in render(settings())["pipeline"]["filters"] if f["name"] == "record_modifier"
+    ]
+    context = {item.split(" ")[0] for item in modifier["record"]}
     check_no_collision(context | set(parsed_fields()))
     assert "node" in context and "node" not in added_fields()
     with pytest.raises(ValueError, match="uid"):

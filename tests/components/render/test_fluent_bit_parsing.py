@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from components.render.audit_fields import FACILITY_FIELD, SEVERITY_FIELD, added_fields
 from components.render.fluent_bit import AgentSettings, PipelineContext
 from components.render.fluent_bit_config import render_fluent_bit_config
 from tests.agent_harness import AgentRunner, records_of, stack_agent_config
@@ -22,7 +23,15 @@ YEAR = NOW.year - 1
 
 
 def _by_message(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {str(r["message"]): r for r in records}
+    """Records by message, as the parser and record_modifier make them. What the audit-fields
+    filter adds after them is its own tests' subject; here only `pri`'s decoding is checked."""
+    by_message = {}
+    for record in records:
+        pri = int(record["pri"])
+        assert (record[FACILITY_FIELD], record[SEVERITY_FIELD]) == (pri // 8, pri % 8), record
+        added = set(added_fields())
+        by_message[str(record["message"])] = {k: v for k, v in record.items() if k not in added}
+    return by_message
 
 
 def _record(
