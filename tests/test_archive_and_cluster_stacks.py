@@ -97,7 +97,14 @@ def _destroy_text(graph: ResourceGraph) -> str:
 @pytest.mark.parametrize("archive", ["archive-staging", "archive-prod"])
 def test_an_archive_is_protected_and_its_data_retained(archive: str) -> None:
     graph = stack_graph(archive)
-    holders = [r for r in graph.resources if r.type in ("aws:s3/bucket:Bucket", "aws:kms/key:Key")]
+    # What holds audit records (tagged so): the archive's and the replica's bucket and key.
+    holders = [
+        r
+        for r in graph.resources
+        if r.type in ("aws:s3/bucket:Bucket", "aws:kms/key:Key")
+        and (r.inputs.get("tags") or {}).get("data") == "audit-archive"
+    ]
+    assert len(holders) == (4 if archive == "archive-prod" else 2)
     assert holders and all(r.protect and r.retain_on_delete for r in holders)
     # Everything of the archive and its replica is protected (the query layer may be
     # replaced: it holds no records).

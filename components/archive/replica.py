@@ -180,7 +180,7 @@ class ArchiveReplica(pulumi.ComponentResource):
             archive_name=None,
             retention_days=args.bucket.retention_days,
             force_destroy=args.bucket.force_destroy,
-            tags=tags,
+            tags=args.tags,
             parent=self,
             provider=self.provider,
         )

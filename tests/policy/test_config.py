@@ -126,7 +126,7 @@ def test_policy_level_overrides_all_and_defaults_fill_properties() -> None:
     assert properties(config["s3-lifecycle-abort-multipart"]) == {"maxDaysAfterInitiation": 7}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLUSTER_STACKS)
 def test_agent_prefix_is_the_stacks_log_prefix(stack: str) -> None:
     # The pack guards the prefix the stack writes; the two must move together.
     stack_file = load_stack_file(stack)[0]
@@ -140,6 +140,6 @@ def test_digests_are_required_in_prod_only() -> None:
         stack: json_format.MessageToDict(resolved(stack)["k8s-image-pinned"].properties)[
             "requireDigest"
         ]
-        for stack in STACKS
+        for stack in CLUSTER_STACKS
     }
     assert required == {"dev": False, "staging": False, "prod": True, "local": False}
