@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.render.archive_queries import QUERIES
-from components.render.archive_table import projection, table_args
+from components.render.archive_table import archive_tags, projection, table_args
 from components.render.auditor_iam import (
     AuditorScope,
     auditor_policy,
@@ -86,7 +86,7 @@ class ArchiveQuery(pulumi.ComponentResource):
             lambda bucket: table_args(
                 self.table_name,
                 description,
-                projection(layout, bucket, args.agent.tag, args.retention_days),
+                projection(layout, bucket, archive_tags(args.agent.tag), args.retention_days),
             )
         )
         self.table = aws.glue.CatalogTable(

@@ -1,7 +1,11 @@
 """`make e2e`: the whole pipeline of the `local` stack on this machine, loopback only.
 
     demo script -> rsyslogd (rendered node config) -> fluent-bit (rendered agent config)
-      -> moto S3 server -> tooling.verify
+      -> moto S3 server -> tooling.verify, then tooling.verify --heartbeat
+
+The node config carries the stack's monitoring additions (immark heartbeat, impstats) and
+the agent's its heartbeat filter and stats input, as on a node; the heartbeat interval is
+shortened (--heartbeat-interval) so heartbeats reach the archive within one run.
 
 The configs are rendered in-process from Pulumi.local.yaml, then remapped: every path to
 a temp dir, every port to a free 127.0.0.1 port, the S3 route to the moto endpoint.
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import io
 import os
 import secrets
 import shutil
@@ -22,17 +28,21 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from components.render.agent_monitoring import STATS_INPUT
 from components.render.demo import DemoService, DemoSettings, demo_env, service_plan
 from components.render.fluent_bit import PipelineContext
 from components.render.fluent_bit_config import render_fluent_bit_config
+from components.render.monitoring import MonitoringSettings
 from components.render.routes import parse_duration
 from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monitoring_conf
 from tooling.agent import AgentNotFoundError, fluent_bit_binary
 from tooling.engine import REPO_ROOT
 from tooling.localrun import (
@@ -50,6 +60,9 @@ from tooling.loopback import LOOPBACK, free_port, wait_until
 STACK = "local"
 EXIT_OK, EXIT_MISSING, EXIT_FAILED = 0, 1, 2
 DEMO_DIR = REPO_ROOT / "demo"
+NODE = "e2e-node"
+# The stacks' heartbeat is a minute apart; a run lasts about two, so beat more often here.
+HEARTBEAT_INTERVAL_S = 10
 
 
 class E2EError(LocalRunError):
@@ -98,11 +111,15 @@ class LocalStack:
     """What the e2e run takes from Pulumi.local.yaml."""
 
     agent_config: dict[str, Any]
+    # The same with the monitoring additions (heartbeat filter, rsyslog-stats input and
+    # exporter), as on a node: what e2e runs. The fault rigs and benches keep the plain one.
+    monitored_agent_config: dict[str, Any]
     node_syslog: NodeSyslogSettings
     demo: DemoSettings
     bucket: str
     region: str
     upload_timeout_s: int
+    monitoring: MonitoringSettings
 
 
 def load_local_stack(stack: str = STACK) -> LocalStack:
@@ -120,10 +137,12 @@ def load_local_stack(stack: str = STACK) -> LocalStack:
     if not s3_routes:
         raise E2EError(f"stack {stack!r} has no S3 route: nothing to verify")
     context = PipelineContext(cluster_name=cfg.cluster.name, environment=cfg.environment)
+    monitored = dataclasses.replace(context, monitoring=cfg.monitoring.agent())
     node_syslog = getattr(cfg, "node_syslog", None)
     demo = getattr(cfg, "demo", None)
     return LocalStack(
         agent_config=render_fluent_bit_config(agent, context),
+        monitored_agent_config=render_fluent_bit_config(agent, monitored),
         node_syslog=node_syslog
         if isinstance(node_syslog, NodeSyslogSettings)
         else NodeSyslogSettings(),
@@ -131,7 +150,20 @@ def load_local_stack(stack: str = STACK) -> LocalStack:
         bucket=str(s3_routes[0].bucket),
         region=cfg.region,
         upload_timeout_s=max(parse_duration(r.upload_timeout) for r in s3_routes),
+        monitoring=cfg.monitoring,
     )
+
+
+def node_monitoring(
+    stack: LocalStack, agent_config: Mapping[str, Any], heartbeat_interval_s: int
+) -> RsyslogMonitoring:
+    """The stack's rsyslog additions, sent to the running agent's (remapped) stats input, with
+    the heartbeat every `heartbeat_interval_s` (none when the stack turns it off)."""
+    wanted = stack.monitoring.rsyslog()
+    inputs = agent_config["pipeline"]["inputs"]
+    port = next(int(entry["port"]) for entry in inputs if entry.get("alias") == STATS_INPUT)
+    interval = heartbeat_interval_s if wanted.heartbeat_interval_s is not None else None
+    return dataclasses.replace(wanted, heartbeat_interval_s=interval, stats_port=port)
 
 
 def demo_process_env(
@@ -142,7 +174,7 @@ def demo_process_env(
     env.update(
         {
             "HOST_IP": LOOPBACK,
-            "NODE_NAME": "e2e-node",
+            "NODE_NAME": NODE,
             "POD_NAME": f"{service.name}-e2e",
             "POD_NAMESPACE": namespace,
             "AUDIT_EVENTS_SCRIPT": str(DEMO_DIR / "audit_events.py"),
@@ -164,13 +196,13 @@ def _start_agent(
     agent = start_agent(
         supervisor,
         binary,
-        stack.agent_config,
+        stack.monitored_agent_config,
         root,
         endpoint=endpoint,
         bucket=stack.bucket,
         region=stack.region,
         ports=AgentPorts(syslog=ports.agent, http=ports.http),
-        env={"NODE_NAME": "e2e-node"},
+        env={"NODE_NAME": NODE},
     )
     if agent.dropped:
         print(f"e2e: no server here for output(s) {', '.join(agent.dropped)}: left out", flush=True)
@@ -178,14 +210,23 @@ def _start_agent(
 
 
 def _start_rsyslog(
-    supervisor: Supervisor, rsyslogd: str, stack: LocalStack, root: Path, ports: Ports
+    supervisor: Supervisor,
+    rsyslogd: str,
+    stack: LocalStack,
+    root: Path,
+    ports: Ports,
+    monitoring: RsyslogMonitoring | None = None,
 ) -> None:
     node_root = root / "rsyslog"
     settings = remap_node_syslog(stack.node_syslog, node_root, ports.syslog)
     for directory in (settings.work_directory, settings.spool_directory):
         Path(directory).mkdir(parents=True, exist_ok=True)
     dropin = node_root / "60-container-audit-log.conf"
-    dropin.write_text(render_rsyslog_conf(settings, ports.agent, LOOPBACK), encoding="utf-8")
+    dropin.write_text(
+        render_rsyslog_conf(settings, ports.agent, LOOPBACK)
+        + (render_monitoring_conf(monitoring, LOOPBACK) if monitoring else ""),
+        encoding="utf-8",
+    )
     main_conf = node_root / "rsyslog.conf"
     main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
     check = subprocess.run(
@@ -272,11 +313,14 @@ def run(args: argparse.Namespace) -> int:
         try:
             endpoint = start_moto(supervisor, ports.s3)
             create_bucket(endpoint, stack.bucket, stack.region)
-            _start_agent(supervisor, binary, stack, root, ports, endpoint)
-            _start_rsyslog(supervisor, rsyslogd, stack, root, ports)
+            agent = _start_agent(supervisor, binary, stack, root, ports, endpoint)
+            monitoring = node_monitoring(stack, agent.config, args.heartbeat_interval)
+            _start_rsyslog(supervisor, rsyslogd, stack, root, ports, monitoring)
             sent = run_demo(stack, run_id, ports.syslog, root)
             print(f"e2e: demo sent {sum(sent.values())} events with run_id={run_id}", flush=True)
             code = _verify(args, stack, endpoint, run_id, sent, since)
+            if code == EXIT_OK and monitoring.heartbeat_interval_s is not None:
+                code = _verify_heartbeat(args, stack, endpoint, since, monitoring)
             if code != EXIT_OK:
                 for name in ("fluent-bit", "rsyslogd"):
                     print(f"e2e: {name} log: {supervisor.tail(name, 10)}", file=sys.stderr)
@@ -328,6 +372,45 @@ def _verify(
         return EXIT_FAILED
 
 
+def _verify_heartbeat(
+    args: argparse.Namespace,
+    stack: LocalStack,
+    endpoint: str,
+    since: datetime,
+    monitoring: RsyslogMonitoring,
+) -> int:
+    """`verify --heartbeat` until the node's heartbeat is in S3 (bounded), then its table.
+
+    The bound is verify's default with this run's interval: upload timeout + 2 intervals + 60.
+    """
+    from tooling import verify
+
+    interval = monitoring.heartbeat_interval_s or HEARTBEAT_INTERVAL_S
+    max_age = stack.upload_timeout_s + 2 * interval + 60
+    deadline = time.monotonic() + stack.upload_timeout_s + 2 * interval + 30
+    client = s3_client(endpoint, stack.region)
+    while True:
+        # Parsed again each time: verify fills in run_id and services for a heartbeat check.
+        verify_args = verify._parser().parse_args(
+            [
+                *("--stack", args.stack, "--no-pulumi", "--bucket", stack.bucket),
+                *("--region", stack.region, "--endpoint-url", endpoint),
+                *("--since", since.isoformat(), "--heartbeat", "--nodes", NODE),
+                *("--max-age", str(max_age)),
+            ]
+        )
+        out = io.StringIO()
+        try:
+            code = verify.verify(verify_args, out=out, client=client)
+        except verify.VerifyError as error:
+            print(f"e2e: verify --heartbeat: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        if code == EXIT_OK or time.monotonic() >= deadline:
+            print(out.getvalue(), end="", flush=True)
+            return code
+        time.sleep(args.interval)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tooling.e2e", description=__doc__.splitlines()[0] if __doc__ else None
@@ -340,6 +423,12 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, help="seconds verify waits (default: upload timeout + 90 s)"
     )
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between S3 polls")
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=int,
+        default=HEARTBEAT_INTERVAL_S,
+        help=f"seconds between node heartbeats (default {HEARTBEAT_INTERVAL_S})",
+    )
     return parser
 
 

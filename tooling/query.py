@@ -12,7 +12,8 @@ printed as a table with the bytes scanned. Locally (--local DIR or an S3 endpoin
 objects of the window's days (a directory mirroring the bucket's keys, e.g. from
 `aws s3 sync s3://<bucket> DIR`, or the bucket at the endpoint) are read by DuckDB with the
 table's columns, `day` and `hour` taken from each key as Athena's partition projection
-does, and the SAME SQL runs on them.
+does, and the SAME SQL runs on them. Only the tags the query names are read (audit events,
+heartbeats or both), as Athena's `tag` partition prunes them.
 
 Exit codes: 0 answered; 2 bad input or an engine error (one line).
 """
@@ -39,9 +40,15 @@ from components.render.archive_queries import (
     bind,
     parse_time,
     query_by_name,
+    tag_parameters,
     window_parameters,
 )
-from components.render.archive_table import PARTITION_KEYS, record_columns
+from components.render.archive_table import (
+    PARTITION_KEYS,
+    ArchiveTags,
+    archive_tags,
+    record_columns,
+)
 from components.render.routes import S3ObjectLayout
 
 EXIT_OK, EXIT_ERROR = 0, 2
@@ -62,6 +69,7 @@ class Result:
 @dataclass(frozen=True)
 class ArchiveObject:
     path: Path
+    tag: str
     day: str
     hour: int
 
@@ -79,35 +87,40 @@ def days_between(day_from: str, day_to: str) -> list[str]:
     return [f"{first + timedelta(days=n):%Y/%m/%d}" for n in range(max(count, 0))]
 
 
-def partition_of(layout: S3ObjectLayout, key: str) -> tuple[str, int] | None:
-    """(day, hour) of an object key of the layout, or None for a key the agent did not write."""
+def partition_of(layout: S3ObjectLayout, key: str) -> tuple[str, str, int] | None:
+    """(tag, day, hour) of an object key of the layout, or None for a key the agent did not
+    write."""
     parts = layout.parse_key(key)
     if parts is None:
         return None
-    return f"{parts['year']}/{parts['month']}/{parts['day']}", int(parts["hour"])
+    return parts["tag"], f"{parts['year']}/{parts['month']}/{parts['day']}", int(parts["hour"])
 
 
 def directory_objects(
-    root: Path, layout: S3ObjectLayout, days: Sequence[str]
+    root: Path, layout: S3ObjectLayout, tags: Sequence[str], days: Sequence[str]
 ) -> list[ArchiveObject]:
-    """Objects under `root` (keys as relative paths) whose day partition is in `days`."""
+    """Objects under `root` (keys as relative paths) in the `tags` and `days` partitions."""
     if not root.is_dir():
         raise QueryError(f"--local {root}: not a directory")
-    wanted = set(days)
     found = []
     for path in sorted(root.rglob(f"*{layout.suffix}")):
         partition = partition_of(layout, path.relative_to(root).as_posix())
-        if partition is not None and partition[0] in wanted:
+        if partition is not None and partition[0] in tags and partition[1] in days:
             found.append(ArchiveObject(path, *partition))
     return found
 
 
 def download_objects(
-    client: Any, bucket: str, layout: S3ObjectLayout, tag: str, days: Sequence[str], into: Path
+    client: Any,
+    bucket: str,
+    layout: S3ObjectLayout,
+    tags: Sequence[str],
+    days: Sequence[str],
+    into: Path,
 ) -> list[ArchiveObject]:
-    """The window's objects from the bucket (one listing per day prefix), saved under `into`."""
+    """The window's objects from the bucket (one listing per tag and day), saved under `into`."""
     found = []
-    for day in days:
+    for tag, day in ((t, d) for t in tags for d in days):
         prefix = f"{layout.key_prefix}{tag}/{day}/"
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
@@ -142,8 +155,8 @@ def load_duckdb(connection: Any, table: str, objects: Sequence[ArchiveObject]) -
         connection.execute(f"CREATE TABLE {table} ({typed}, {partitions})")
         return
     connection.executemany(
-        "INSERT INTO archive_objects VALUES (?, ?, ?)",
-        [(str(o.path), o.day, o.hour) for o in objects],
+        "INSERT INTO archive_objects VALUES (?, ?, ?, ?)",
+        [(str(o.path), o.tag, o.day, o.hour) for o in objects],
     )
     files = "[" + ", ".join(_sql_text(str(o.path)) for o in objects) + "]"
     spec = (
@@ -151,7 +164,7 @@ def load_duckdb(connection: Any, table: str, objects: Sequence[ArchiveObject]) -
     )
     # Identifiers come from validated settings and paths are quoted; values are bound.
     statement = (
-        f"CREATE TABLE {table} AS SELECT r.* EXCLUDE (filename), o.day, o.hour "  # noqa: S608
+        f"CREATE TABLE {table} AS SELECT r.* EXCLUDE (filename), o.tag, o.day, o.hour "  # noqa: S608
         f"FROM read_json({files}, format = 'newline_delimited', columns = {spec}, "
         f"filename = true) AS r JOIN archive_objects AS o ON r.filename = o.filename"
     )
@@ -248,7 +261,7 @@ def format_table(result: Result) -> str:
 @dataclass(frozen=True)
 class StackQueryTarget:
     layout: S3ObjectLayout
-    tag: str
+    tags: ArchiveTags
     region: str
     bucket: str | None
     database: str
@@ -288,7 +301,7 @@ def stack_target(stack: str) -> StackQueryTarget:
         raise QueryError(f"stack {stack!r} has no S3 route: there is no archive to query")
     return StackQueryTarget(
         layout=routes[0].layout,
-        tag=cfg.agent.tag,
+        tags=archive_tags(cfg.agent.tag),
         region=region,
         bucket=bucket_name,
         database=database,
@@ -324,8 +337,10 @@ def answer(args: argparse.Namespace, s3_client: Any = None, athena_client: Any =
     target = stack_target(args.stack)
     end = parse_time(args.end) if args.end else datetime.now(UTC)
     start = parse_time(args.start) if args.start else end - timedelta(hours=24)
-    window = window_parameters(start, end)
+    window = {**window_parameters(start, end), **tag_parameters(target.tags)}
     values = bind(query, parse_params(args.param), window)
+    # The tag partitions the query selects: only their objects are read.
+    tags = [window[name] for name in ("tag", "heartbeat_tag") if name in query.order()]
     if not args.local:
         import boto3
 
@@ -340,9 +355,9 @@ def answer(args: argparse.Namespace, s3_client: Any = None, athena_client: Any =
             raise QueryError(f"stack {args.stack!r} names no bucket: pass --bucket")
         client = s3_client or _s3_client(args.local, args.region or target.region)
         with tempfile.TemporaryDirectory(prefix="audit-query-") as temp:
-            objects = download_objects(client, bucket, target.layout, target.tag, days, Path(temp))
+            objects = download_objects(client, bucket, target.layout, tags, days, Path(temp))
             return run_duckdb(query, target.table, objects, values)
-    objects = directory_objects(Path(args.local), target.layout, days)
+    objects = directory_objects(Path(args.local), target.layout, tags, days)
     return run_duckdb(query, target.table, objects, values)
 
 

@@ -6,8 +6,10 @@ function. Parameters are written `:name` here and become positional `?` placehol
 Athena takes as ExecutionParameters and DuckDB as prepared-statement parameters; `order`
 says which value goes where.
 
-Every query prunes by partition: `day BETWEEN :day_from AND :day_to`, the days derived from
-the time window (`window_parameters`), so Athena lists only those days' prefixes.
+Every query prunes by partition: its tag (`tag = :tag` for audit events, `:heartbeat_tag`
+for heartbeats, both for the sequence check, since rsyslog numbers heartbeats with the
+events) and `day BETWEEN :day_from AND :day_to`, the days derived from the time window
+(`window_parameters`), so Athena lists only those tags' and days' prefixes.
 """
 
 from __future__ import annotations
@@ -18,13 +20,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from components.render.archive_table import ArchiveTags
+
 ParamType = Literal["string", "bigint", "time"]
 
 _PARAM = re.compile(r":([a-z_]+)\b")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-# Every query's time window; `day_from`/`day_to` are derived from it, never typed.
-WINDOW = 'day BETWEEN :day_from AND :day_to\n  AND "date" >= :start AND "date" < :end'
+# Every query's partitions and time window; tags and days are derived, never typed.
+_DAYS = 'day BETWEEN :day_from AND :day_to\n  AND "date" >= :start AND "date" < :end'
+WINDOW = f"tag = :tag\n  AND {_DAYS}"
+HEARTBEAT_WINDOW = f"tag = :heartbeat_tag\n  AND {_DAYS}"
+ALL_TAGS_WINDOW = f"tag IN (:tag, :heartbeat_tag)\n  AND {_DAYS}"
+_WINDOWS = {
+    "window": WINDOW,
+    "heartbeat_window": HEARTBEAT_WINDOW,
+    "all_tags_window": ALL_TAGS_WINDOW,
+}
 COMMAND_EVENTS = "event IN ('START', 'EXEC', 'SHELL') AND command IS NOT NULL"
 COMMAND_COLUMNS = '"date", namespace, pod, container, node, uid, event, command, exit_code'
 # An object is filed under the hour of its FIRST record; later records in it waited on the
@@ -43,11 +55,11 @@ class NamedQuery:
         """The portable SQL with positional `?` placeholders."""
         if not _IDENTIFIER.match(table):
             raise ValueError(f"table name {table!r} must be lowercase letters, digits, '_'")
-        return _PARAM.sub("?", self.sql_template.format(table=table, window=WINDOW))
+        return _PARAM.sub("?", self.sql_template.format(table=table, **_WINDOWS))
 
     def order(self) -> list[str]:
         """Parameter names in placeholder order (a name may repeat)."""
-        return _PARAM.findall(self.sql_template.format(table="t", window=WINDOW))
+        return _PARAM.findall(self.sql_template.format(table="t", **_WINDOWS))
 
     def description(self) -> str:
         names = ", ".join(self.order())
@@ -120,8 +132,30 @@ QUERIES: tuple[NamedQuery, ...] = (
         '  SELECT node, seq_instance, seq, "date",\n'
         "    LAG(seq) OVER (PARTITION BY node, seq_instance ORDER BY seq) AS prev_seq,\n"
         '    LAG("date") OVER (PARTITION BY node, seq_instance ORDER BY seq) AS prev_date\n'
-        "  FROM {table}\n  WHERE {window}\n    AND seq IS NOT NULL\n) AS ordered\n"
+        # Heartbeats take sequence numbers too: without them every one would look lost.
+        "  FROM {table}\n  WHERE {all_tags_window}\n    AND seq IS NOT NULL\n) AS ordered\n"
         "WHERE seq - prev_seq > 1\nORDER BY node, seq_instance, first_missing",
+        {},
+    ),
+    NamedQuery(
+        "heartbeats",
+        "Is every node's pipeline delivering: each node's newest heartbeat, its age in "
+        "seconds at the window's end, and its seq_instance/seq (as verify --heartbeat)?",
+        # The window first (a CTE), so its parameters lead as in every other query. Age by
+        # date_diff over 'yyyy-MM-dd HH:mm:ss' text, a cast both engines read the same way
+        # (`as_of` is the window's end in that form).
+        "WITH beats AS (\n"
+        '  SELECT COALESCE(node, host) AS node, seq_instance, seq, "date",\n'
+        "    ROW_NUMBER() OVER (PARTITION BY COALESCE(node, host)\n"
+        '      ORDER BY "date" DESC, seq DESC) AS newest_first,\n'
+        "    COUNT(*) OVER (PARTITION BY COALESCE(node, host)) AS heartbeats\n"
+        "  FROM {table}\n  WHERE {heartbeat_window}\n)\n"
+        'SELECT node, "date" AS newest,\n'
+        "  date_diff('second',\n"
+        '    CAST(substr("date", 1, 10) || \' \' || substr("date", 12, 8) AS TIMESTAMP),\n'
+        "    CAST(:as_of AS TIMESTAMP)) AS age_s,\n"
+        "  seq_instance, seq, heartbeats\n"
+        "FROM beats\nWHERE newest_first = 1\nORDER BY node",
         {},
     ),
 )
@@ -149,15 +183,22 @@ def parse_time(text: str) -> datetime:
 def window_parameters(
     start: datetime, end: datetime, slack: timedelta = DEFAULT_PARTITION_SLACK
 ) -> dict[str, str]:
-    """start/end as the archive's `date` text, and the day partitions that can hold them."""
+    """start/end as the archive's `date` text, and the day partitions that can hold them;
+    `as_of`, the end as TIMESTAMP text, for ages."""
     if end <= start:
         raise ValueError(f"end {end:%Y-%m-%dT%H:%M:%SZ} must be after start")
     return {
         "start": f"{start:%Y-%m-%dT%H:%M:%S}",
         "end": f"{end:%Y-%m-%dT%H:%M:%S}",
+        "as_of": f"{end:%Y-%m-%d %H:%M:%S}",
         "day_from": f"{start - slack:%Y/%m/%d}",
         "day_to": f"{end:%Y/%m/%d}",
     }
+
+
+def tag_parameters(tags: ArchiveTags) -> dict[str, str]:
+    """The `tag` partition values the queries select: audit events and heartbeats."""
+    return {"tag": tags.events, "heartbeat_tag": tags.heartbeat}
 
 
 def bind(query: NamedQuery, given: Mapping[str, str], window: Mapping[str, str]) -> list[object]:

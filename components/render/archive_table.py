@@ -2,9 +2,14 @@
 
 Pure: no Pulumi imports. Columns are what the agent writes (the parser's fields, the
 pipeline context, the audit-fields Lua filter, the record time), JSON lines read with the
-OpenX JSON SerDe. Partitions `day` and `hour` come from the object keys through Athena
-partition projection, derived from the S3 route's `s3_key_format` (one place: a key format
-this module cannot project fails the plan instead of drifting from the table).
+OpenX JSON SerDe. Partitions `tag`, `day` and `hour` come from the object keys through
+Athena partition projection, derived from the S3 route's `s3_key_format` (one place: a key
+format this module cannot project fails the plan instead of drifting from the table).
+
+`tag` is an enum of the tags the agent files records under (`archive_tags`): the input's
+(audit events) and the heartbeat's. One table over both, because both carry the same columns
+and one sequence: rsyslog numbers heartbeats with the audit records, so a gap check must read
+both, and every other query names its tag to keep pruning to its own prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from components.render.agent_monitoring import heartbeat_tag
 from components.render.audit_fields import (
     FACILITY_FIELD,
     PROMOTED,
@@ -106,12 +112,36 @@ def record_columns() -> tuple[Column, ...]:
 
 
 PARTITION_KEYS = (
+    Column("tag", "string", "agent tag the object is filed under (events or heartbeats)"),
     Column("day", "string", "UTC day of the object's first record, yyyy/MM/dd"),
     Column("hour", "int", "UTC hour of the object's first record, 0-23"),
 )
 
 _STRFTIME_TO_JAVA = {"%Y": "yyyy", "%m": "MM", "%d": "dd"}
-_KEY_FORMAT = re.compile(r"^/?(?P<base>[^%]*\$TAG)/(?P<day>%Y/%m/%d)/%H/(?P<file>[^/]+)$")
+_KEY_FORMAT = re.compile(r"^/?(?P<base>[^%$]*)\$TAG/(?P<day>%Y/%m/%d)/%H/(?P<file>[^/]+)$")
+_TAG = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class ArchiveTags:
+    """The tags the agent files archive objects under: the `tag` partition's values."""
+
+    events: str
+    heartbeat: str
+
+    @property
+    def values(self) -> tuple[str, str]:
+        return (self.events, self.heartbeat)
+
+
+def archive_tags(input_tag: str) -> ArchiveTags:
+    """The input's tag and the heartbeat's (components.render.agent_monitoring re-tags them)."""
+    tags = ArchiveTags(input_tag, heartbeat_tag(input_tag))
+    for tag in tags.values:
+        # An enum value and a key segment: no ',' (the enum separator) and no '/'.
+        if not _TAG.match(tag):
+            raise ValueError(f"tag {tag!r} cannot be projected: letters, digits, '_.-' only")
+    return tags
 
 
 @dataclass(frozen=True)
@@ -124,7 +154,9 @@ class Projection:
     parameters: dict[str, str]
 
 
-def projection(layout: S3ObjectLayout, bucket: str, tag: str, retention_days: int) -> Projection:
+def projection(
+    layout: S3ObjectLayout, bucket: str, tags: ArchiveTags, retention_days: int
+) -> Projection:
     """Partition projection of one S3 route's objects, derived from its s3_key_format."""
     match = _KEY_FORMAT.match(layout.key_format)
     if match is None:
@@ -132,17 +164,22 @@ def projection(layout: S3ObjectLayout, bucket: str, tag: str, retention_days: in
             f"s3_key_format {layout.key_format!r} cannot be projected: the table expects "
             "'<prefix>/$TAG/%Y/%m/%d/%H/<file>'; change components.render.archive_table too"
         )
-    base = match["base"].replace("$TAG", tag)
-    if not base.startswith(layout.key_prefix):
-        raise ValueError(f"s3_key_format {layout.key_format!r} is outside {layout.key_prefix!r}")
+    base = match["base"]
+    if base != layout.key_prefix:
+        raise ValueError(
+            f"s3_key_format {layout.key_format!r} does not put $TAG right after "
+            f"{layout.key_prefix!r}: the table projects '<prefix>$TAG/...'"
+        )
     day_format = re.sub(r"%[Ymd]", lambda m: _STRFTIME_TO_JAVA[m.group()], match["day"])
-    template = f"s3://{bucket}/{base}/${{day}}/${{hour}}/"
+    template = f"s3://{bucket}/{base}${{tag}}/${{day}}/${{hour}}/"
     return Projection(
-        location=f"s3://{bucket}/{base}/",
+        location=f"s3://{bucket}/{base}",
         template=template,
         day_format=day_format,
         parameters={
             "projection.enabled": "true",
+            "projection.tag.type": "enum",
+            "projection.tag.values": ",".join(tags.values),
             "projection.day.type": "date",
             "projection.day.format": day_format,
             # Nothing older than the archive's retention exists: no wasted S3 listings.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from components.archive_query import ArchiveQuery, ArchiveQueryArgs
+from components.render.agent_monitoring import heartbeat_tag
 from components.render.archive_queries import QUERIES
 from components.render.fluent_bit import AgentSettings
 from components.render.query_settings import QuerySettings
@@ -51,8 +52,12 @@ def test_table_location_and_projection_follow_the_agents_keys() -> None:
     key = key.replace("$TAG", AgentSettings().tag).replace("$UUID", "AbCd1234").lstrip("/")
     location = params["storage.location.template"]
     location = location.replace("${day}", "2026/11/30").replace("${hour}", "07")
-    assert f"s3://{BUCKET}/{key}".startswith(location)
-    assert table.inputs["storageDescriptor"]["location"] == f"s3://{BUCKET}/audit/dev/audit.syslog/"
+    assert f"s3://{BUCKET}/{key}".startswith(location.replace("${tag}", AgentSettings().tag))
+    # Heartbeats (re-tagged by the agent) are the same table's other `tag` partition.
+    beat = key.replace(AgentSettings().tag, heartbeat_tag(AgentSettings().tag))
+    assert f"s3://{BUCKET}/{beat}".startswith(location.replace("${tag}", "audit.heartbeat"))
+    assert params["projection.tag.values"].split(",") == ["audit.syslog", "audit.heartbeat"]
+    assert table.inputs["storageDescriptor"]["location"] == f"s3://{BUCKET}/audit/dev/"
     serde = table.inputs["storageDescriptor"]["serDeInfo"]["serializationLibrary"]
     assert serde == "org.openx.data.jsonserde.JsonSerDe"
 
@@ -72,7 +77,8 @@ def test_named_queries_prune_by_partition() -> None:
     for query in queries:
         assert query.inputs["database"] == "container_audit_dev"
         assert query.inputs["workgroup"] == "container-audit-dev"
-        assert re.search(r"\bday BETWEEN \? AND \?", query.inputs["query"]), query.inputs["name"]
+        text = query.inputs["query"]
+        assert re.search(r"\btag (= \?|IN \(\?, \?\))\n  AND day BETWEEN \? AND \?", text), text
 
 
 def test_no_auditor_role_without_principals() -> None:

@@ -31,22 +31,26 @@ def _strings(value: Any) -> list[str]:
 
 
 def test_agent_config_is_remapped_to_the_temp_dir_and_loopback(tmp_path: Path) -> None:
+    # The config e2e runs: the node's, monitoring additions included.
     stack = load_local_stack()
     config, dropped = remap_agent_config(
-        stack.agent_config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e"
+        stack.monitored_agent_config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e"
     )
     assert dropped == []
     assert not [s for s in _strings(config) if s.startswith("/var/")]  # no node path is left
     service = config["service"]
     assert service["storage.path"].startswith(str(tmp_path))
     assert service["http_port"] == "22020" and service["http_listen"] == "${HOST_IP}"
-    [syslog] = config["pipeline"]["inputs"]
+    syslog, stats = config["pipeline"]["inputs"]  # node syslog; rsyslog's counters (#17)
     assert (syslog["listen"], syslog["port"]) == ("127.0.0.1", "25140")
+    assert stats["listen"] == "127.0.0.1" and stats["port"] not in ("5141", "25140")
     [s3] = [o for o in config["pipeline"]["outputs"] if o["name"] == "s3"]
     assert (s3["endpoint"], s3["bucket"]) == (ENDPOINT, "b-e2e")
     assert s3["store_dir"].startswith(str(tmp_path))
     # The rendered key format and record layout are kept: they are what verify reads.
-    original = next(o for o in stack.agent_config["pipeline"]["outputs"] if o["name"] == "s3")
+    original = next(
+        o for o in stack.monitored_agent_config["pipeline"]["outputs"] if o["name"] == "s3"
+    )
     for key in ("s3_key_format", "format", "json_date_key", "compression", "upload_timeout"):
         assert s3[key] == original[key]
     assert check_config(config, load_schema()) == []
@@ -100,7 +104,7 @@ def test_the_whole_run_with_the_real_agent(
     fluent_bit: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """demo -> rsyslogd -> fluent-bit (the local stack's config) -> moto server -> verify,
-    started and stopped by e2e itself."""
+    started and stopped by e2e itself; then verify --heartbeat over the same archive."""
     started = time.monotonic()
     code = e2e.main(["--fluent-bit", fluent_bit, "--interval", "1", "--timeout", "150"])
     captured = capsys.readouterr()
@@ -114,6 +118,13 @@ def test_the_whole_run_with_the_real_agent(
     }
     # service-1: START, 4 x (EXEC + EXIT), STOP, and the shell session (start + 2 lines).
     assert rows == {"service-1": "13", "service-2": "8"}
+    # rsyslog's immark heartbeat went the whole way: the node's newest is in the archive.
+    beats = [line.split() for line in captured.out.splitlines() if line.startswith("e2e-node ")]
+    assert len(beats) == 1 and beats[0][-1] == "ok", captured.out
+    assert int(beats[0][1]) >= 1 and int(beats[0][3]) <= 60 + 2 * e2e.HEARTBEAT_INTERVAL_S + 60
+    seq_instance, seq = beats[0][4].split("/")
+    assert seq_instance != "-" and int(seq) > 0  # numbered by rsyslog like every record
+    assert "heartbeat: OK, 1 node(s)" in captured.out
     # Everything e2e started is stopped again.
     started_pids = [
         line.split("pid ")[1].rstrip(")") for line in captured.out.splitlines() if "started" in line

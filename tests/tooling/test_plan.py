@@ -118,10 +118,10 @@ def test_plan_shows_the_table_ddl_and_every_named_query(tmp_path: Path) -> None:
     [table] = sorted(athena.glob("table-*.sql"))
     ddl = table.read_text()
     assert "CREATE EXTERNAL TABLE `container_audit_dev`.`audit_events`" in ddl
-    assert (
-        "'projection.enabled' = 'true'" in ddl and "audit/dev/audit.syslog/${day}/${hour}/" in ddl
-    )
+    assert "'projection.enabled' = 'true'" in ddl and "audit/dev/${tag}/${day}/${hour}/" in ddl
     names = sorted(p.name for p in athena.glob("query-*.sql"))
     assert names == sorted(f"query-{q.name}.sql" for q in QUERIES)
+    assert "'projection.tag.values' = 'audit.syslog,audit.heartbeat'" in ddl
+    assert "tag = ?" in (athena / "query-heartbeats.sql").read_text()
     assert main(["--stack", "local", "--build-dir", str(tmp_path)]) == EXIT_OK
     assert not (tmp_path / "local" / "athena").exists()  # no AWS query layer in local

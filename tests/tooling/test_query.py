@@ -20,10 +20,17 @@ from tooling import query
 
 LAYOUT = S3Route(name="archive", key_prefix="audit/local").layout
 TAG = "audit.syslog"
+HEARTBEAT_TAG = "audit.heartbeat"
 
 
-def _write(root: Path, hour_key: str, records: Sequence[dict[str, Any]], members: int = 1) -> None:
-    path = root / f"audit/local/{TAG}/{hour_key}-AbCd1234.jsonl.gz"
+def _write(
+    root: Path,
+    hour_key: str,
+    records: Sequence[dict[str, Any]],
+    members: int = 1,
+    tag: str = TAG,
+) -> None:
+    path = root / f"audit/local/{tag}/{hour_key}-AbCd1234.jsonl.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps(r) + "\n" for r in records]
     size = max(1, -(-len(lines) // members))
@@ -77,8 +84,61 @@ def test_objects_outside_the_window_days_are_not_read(tmp_path: Path) -> None:
     other.write_bytes(b"\x1f\x8bnot gzip")
     args = _args(tmp_path, "failed-commands", "--start", "2026-11-30", "--end", "2026-12-01")
     assert [row[6] for row in query.answer(args).rows] == ["x"]
-    objects = query.directory_objects(tmp_path, LAYOUT, ["2026/11/01"])
-    assert [(o.day, o.hour) for o in objects] == [("2026/11/01", 10)]
+    objects = query.directory_objects(tmp_path, LAYOUT, [TAG], ["2026/11/01"])
+    assert [(o.tag, o.day, o.hour) for o in objects] == [(TAG, "2026/11/01", 10)]
+    assert query.directory_objects(tmp_path, LAYOUT, [HEARTBEAT_TAG], ["2026/11/01"]) == []
+
+
+def _beat(seq: int, node: str, when: str) -> dict[str, Any]:
+    return _record(seq, node, when, message="container-audit-log heartbeat")
+
+
+def test_heartbeats_and_gaps_across_both_tags(tmp_path: Path) -> None:
+    # Node a: events 1, 2, 4 and heartbeats 3, 5 (rsyslog numbers both); node b: beats only.
+    _write(
+        tmp_path,
+        "2026/11/30/10/0000",
+        [_record(s, "a", f"2026-11-30T10:00:0{s}.5Z") for s in (1, 2, 4)],
+    )
+    _write(
+        tmp_path,
+        "2026/11/30/10/0000",
+        [_beat(3, "a", "2026-11-30T10:00:03.250000Z"), _beat(5, "a", "2026-11-30T10:00:05.9Z")]
+        + [_beat(s, "b", f"2026-11-30T09:5{s}:00Z") for s in (1, 2)],
+        tag=HEARTBEAT_TAG,
+    )
+    window = ("--start", "2026-11-30T09:00", "--end", "2026-11-30T10:01:00")
+    result = query.answer(_args(tmp_path, "heartbeats", *window))
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    assert rows == [
+        {
+            "node": "a",
+            "newest": "2026-11-30T10:00:05.9Z",
+            "age_s": 55,  # whole seconds from 10:00:05 to the window's end
+            "seq_instance": "a-1",
+            "seq": 5,
+            "heartbeats": 2,
+        },
+        {
+            "node": "b",
+            "newest": "2026-11-30T09:52:00Z",
+            "age_s": 9 * 60,
+            "seq_instance": "b-1",
+            "seq": 2,
+            "heartbeats": 2,
+        },
+    ]
+    # The heartbeats' seq fill node a's sequence: no gap, though 3 and 5 are not events.
+    assert query.answer(_args(tmp_path, "sequence-gaps", *window)).rows == []
+    # Event queries read only the events' tag (a corrupt heartbeat object does not matter).
+    (tmp_path / f"audit/local/{HEARTBEAT_TAG}/2026/11/30/10/0000-AbCd1234.jsonl.gz").write_bytes(
+        b"\x1f\x8bnot gzip"
+    )
+    assert (
+        query.answer(_args(tmp_path, "commands-on-node", *window, "--param", "node=a")).rows == []
+    )
+    with pytest.raises(query.QueryError):
+        query.answer(_args(tmp_path, "heartbeats", *window))
 
 
 def _athena() -> Any:
@@ -91,6 +151,7 @@ def test_athena_calls_have_the_api_shapes() -> None:
     client = _athena()
     named = query_by_name("commands-by-uid")
     values: list[object] = [
+        "audit.syslog",
         "2026/11/29",
         "2026/11/30",
         "2026-11-30T00:00:00",
@@ -106,6 +167,7 @@ def test_athena_calls_have_the_api_shapes() -> None:
                 "QueryExecutionContext": {"Database": "container_audit_dev"},
                 "WorkGroup": "container-audit-dev",
                 "ExecutionParameters": [
+                    "'audit.syslog'",
                     "'2026/11/29'",
                     "'2026/11/30'",
                     "'2026-11-30T00:00:00'",

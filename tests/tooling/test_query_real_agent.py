@@ -1,9 +1,11 @@
 """Every named query, on DuckDB, over the objects the REAL agent wrote to S3 (moto).
 
 demo events (audit_events.py) -> rsyslogd -> fluent-bit, both with the local stack's
-rendered configs -> moto S3 -> `tooling.query --local <endpoint>`. The expected answers
-come from what the demo printed it sent (its RFC 5424 lines), not from the code under test.
-Also: the Glue table's columns are exactly the keys of the records the agent wrote.
+rendered configs and monitoring additions (rsyslog's immark heartbeat every few seconds)
+-> moto S3 -> `tooling.query --local <endpoint>`. The expected answers come from what the
+demo printed it sent (its RFC 5424 lines) and from the objects themselves, not from the
+code under test. Also: the Glue table's columns are exactly the keys of the records the
+agent wrote, heartbeats included.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from typing import Any
 
 import pytest
 
+from components.render.agent_metrics import HEARTBEAT_EMITTER
 from components.render.archive_table import record_columns
 from components.render.demo import DemoService, service_plan
 from components.render.fluent_bit_parsers import TIME_UNREADABLE_KEY
 from demo.audit_events import SD_ID, parse_structured_data
 from tests.agent_harness import AgentRunner
-from tests.agent_records import received, send_lines
+from tests.agent_records import send_lines
 from tooling import e2e, query
-from tooling.localrun import s3_client, supervised
+from tooling.localrun import RunningAgent, s3_client, supervised
 from tooling.loopback import free_port, wait_until
 
 NAMESPACE = "shop"
@@ -39,6 +42,9 @@ SERVICES = (
 TYPED = ("id -u", "echo 'quoted \"text\" ]'")
 # Sent straight to the agent: structured data rsyslog would not pass through unchanged.
 RAW_LINES = ("<14>1 2026-11-30T10:00:02.000Z h a 1 - [odd one] malformed sd",)
+HEARTBEAT_INTERVAL_S = 3
+HEARTBEATS = 2  # at least: the newest must be told from an older one
+HEARTBEAT_MESSAGE = "container-audit-log heartbeat"
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,8 @@ class Sent:
 class Run:
     endpoint: str
     bucket: str
-    records: list[dict[str, Any]]
+    records: list[dict[str, Any]]  # the events' objects
+    heartbeats: list[dict[str, Any]]  # the heartbeat tag's objects
     sent: Sent
     start: datetime
 
@@ -95,6 +102,14 @@ def _demo(run_id: str, syslog_port: int, scratch: Path) -> Sent:
     return Sent(events, run_id)
 
 
+def _input_records(agent: RunningAgent, name: str) -> int:
+    """Records one of the agent's inputs took in (0 while its HTTP server does not answer)."""
+    try:
+        return int(agent.metrics().get("input", {}).get(name, {}).get("records", 0))
+    except (OSError, ValueError):
+        return 0
+
+
 @pytest.fixture(scope="module")
 def run(
     fluent_bit: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
@@ -109,21 +124,37 @@ def run(
     with supervised(root) as supervisor:
         runner = AgentRunner(fluent_bit, moto_endpoint, root, supervisor)
         bucket = runner.new_bucket()
-        agent = runner.start(stack.agent_config, bucket=bucket, env={"NODE_NAME": "e2e-node"})
+        agent = runner.start(
+            stack.monitored_agent_config, bucket=bucket, env={"NODE_NAME": "e2e-node"}
+        )
         ports = e2e.Ports(syslog=free_port(), agent=agent.ports.syslog, http=agent.ports.http, s3=0)
-        e2e._start_rsyslog(supervisor, rsyslogd, stack, root, ports)
+        monitoring = e2e.node_monitoring(stack, agent.config, HEARTBEAT_INTERVAL_S)
+        e2e._start_rsyslog(supervisor, rsyslogd, stack, root, ports, monitoring)
         sent = _demo(run_id, ports.syslog, root / "demo")
         send_lines(agent, RAW_LINES)
         expected = len(sent.events) + len(TYPED) + 1 + len(RAW_LINES)
         wait_until(
-            lambda: received(agent) >= expected,
+            lambda: (
+                _input_records(agent, "node-syslog") >= expected + HEARTBEATS
+                and _input_records(agent, HEARTBEAT_EMITTER) >= HEARTBEATS
+            ),
             60,
-            f"the agent to receive {expected} records",
+            f"the agent to receive {expected} records and {HEARTBEATS} heartbeats",
             interval=0.2,
         )
         supervisor.stop_all()  # rsyslogd, then the agent: it uploads what it holds
-        records = [r for rows in runner.objects(bucket).values() for r in rows]
-    yield Run(moto_endpoint, bucket, records, sent, start)
+        objects = runner.objects(bucket)
+    heartbeat_prefix = f"{stack_prefix(stack)}audit.heartbeat/"
+    records = [
+        r for key, rows in objects.items() if not key.startswith(heartbeat_prefix) for r in rows
+    ]
+    beats = [r for key, rows in objects.items() if key.startswith(heartbeat_prefix) for r in rows]
+    yield Run(moto_endpoint, bucket, records, beats, sent, start)
+
+
+def stack_prefix(stack: e2e.LocalStack) -> str:
+    route = next(o for o in stack.agent_config["pipeline"]["outputs"] if o["name"] == "s3")
+    return str(route["s3_key_format"]).lstrip("/").split("$TAG", 1)[0]
 
 
 def ask(run: Run, name: str, *params: str) -> list[dict[str, Any]]:
@@ -144,7 +175,7 @@ def ask(run: Run, name: str, *params: str) -> list[dict[str, Any]]:
 
 
 def test_table_columns_are_the_keys_the_agent_writes(run: Run) -> None:
-    keys = {key for record in run.records for key in record}
+    keys = {key for record in [*run.records, *run.heartbeats] for key in record}
     columns = {c.name for c in record_columns()}
     assert keys <= columns, f"keys without a column: {sorted(keys - columns)}"
     # seq and seq_instance come from the node agent's sequence stage (no-loss issue);
@@ -211,6 +242,37 @@ def test_run_events(run: Run) -> None:
 def test_sequence_gaps(run: Run) -> None:
     rows = ask(run, "sequence-gaps")
     assert rows == []  # nothing was lost (and without seq fields, nothing to compare)
+    # Heartbeats and events share rsyslog's numbering: either alone has holes the other fills.
+    # (Only RAW_LINES, sent to the agent directly, carry no seq.)
+    numbered = [r for r in [*run.records, *run.heartbeats] if "seq" in r]
+    assert len(numbered) == len(run.records) + len(run.heartbeats) - len(RAW_LINES)
+    seqs = sorted(int(r["seq"]) for r in numbered)
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert all("seq" in r for r in run.heartbeats)
+
+
+def test_heartbeats(run: Run) -> None:
+    """Per node, the newest heartbeat the agent archived, its age and its sequence identity,
+    as the objects under the heartbeat tag hold them (rsyslog's immark, through the agent)."""
+    beats = [r for r in run.heartbeats if r["message"].strip() == HEARTBEAT_MESSAGE]
+    assert len(beats) >= HEARTBEATS and len(beats) == len(run.heartbeats)
+    newest = max(beats, key=lambda r: str(r["date"]))
+    end = run.start + timedelta(hours=1)
+    rows = ask(run, "heartbeats")
+    assert rows == [
+        {
+            "node": "e2e-node",
+            "newest": newest["date"],
+            "age_s": int(
+                (end - datetime.fromisoformat(newest["date"][:19] + "+00:00")).total_seconds()
+            ),
+            "seq_instance": newest.get("seq_instance"),
+            "seq": newest.get("seq"),
+            "heartbeats": len(beats),
+        }
+    ]
+    # Events are not heartbeats: the event queries never read the heartbeat tag.
+    assert all(r["message"].strip() != HEARTBEAT_MESSAGE for r in run.records)
 
 
 def test_window_outside_the_run_finds_nothing(run: Run) -> None:

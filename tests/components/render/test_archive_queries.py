@@ -12,25 +12,35 @@ from components.render.archive_queries import (
     bind,
     parse_time,
     query_by_name,
+    tag_parameters,
     window_parameters,
 )
+from components.render.archive_table import archive_tags
 
-WINDOW = window_parameters(
+DAYS = window_parameters(
     datetime(2026, 11, 30, 2, tzinfo=UTC), datetime(2026, 11, 30, 5, tzinfo=UTC)
 )
+WINDOW = {**DAYS, **tag_parameters(archive_tags("audit.syslog"))}
+TAGS = {
+    "heartbeats": ["heartbeat_tag"],
+    "sequence-gaps": ["tag", "heartbeat_tag"],  # rsyslog numbers both
+}
 
 
-def test_every_query_prunes_by_day_first() -> None:
+def test_every_query_prunes_by_tag_and_day_first() -> None:
     for query in QUERIES:
-        assert query.order()[:4] == ["day_from", "day_to", "start", "end"], query.name
+        tags = TAGS.get(query.name, ["tag"])
+        window = [*tags, "day_from", "day_to", "start", "end"]
+        assert query.order()[: len(window)] == window, query.name
         assert ":" not in query.sql("audit_events").replace("::", "")
         assert query.sql("audit_events").count("?") == len(query.order())
 
 
 def test_window_reaches_back_for_objects_filed_under_an_earlier_hour() -> None:
-    assert WINDOW == {
+    assert DAYS == {
         "start": "2026-11-30T02:00:00",
         "end": "2026-11-30T05:00:00",
+        "as_of": "2026-11-30 05:00:00",
         "day_from": "2026/11/29",
         "day_to": "2026/11/30",
     }
@@ -41,6 +51,7 @@ def test_window_reaches_back_for_objects_filed_under_an_earlier_hour() -> None:
 def test_bind_types_and_orders_values() -> None:
     query = query_by_name("commands-by-uid")
     assert bind(query, {"uid": "1000"}, WINDOW) == [
+        "audit.syslog",
         "2026/11/29",
         "2026/11/30",
         "2026-11-30T02:00:00",

@@ -8,6 +8,7 @@ import pytest
 
 from components.render.archive_table import (
     DUCKDB_TYPES,
+    archive_tags,
     projection,
     record_columns,
     render_ddl,
@@ -21,9 +22,12 @@ def _layout(**route: object) -> S3Route:
 
 
 def test_projection_from_the_key_format() -> None:
-    where = projection(_layout().layout, "b", "audit.syslog", 400)
-    assert where.location == "s3://b/audit/dev/audit.syslog/"
-    assert where.template == "s3://b/audit/dev/audit.syslog/${day}/${hour}/"
+    where = projection(_layout().layout, "b", archive_tags("audit.syslog"), 400)
+    # One table over both tags' objects: the tag is a projected partition, as in the keys.
+    assert where.location == "s3://b/audit/dev/"
+    assert where.template == "s3://b/audit/dev/${tag}/${day}/${hour}/"
+    assert where.parameters["projection.tag.type"] == "enum"
+    assert where.parameters["projection.tag.values"] == "audit.syslog,audit.heartbeat"
     assert where.day_format == "yyyy/MM/dd"
     assert where.parameters["projection.day.range"] == "NOW-400DAYS,NOW"
     assert where.parameters["projection.hour.digits"] == "2"
@@ -33,7 +37,15 @@ def test_a_key_format_that_cannot_be_projected_fails() -> None:
     layout = _layout().layout
     moved = type(layout)(**{**layout.__dict__, "key_format": "/audit/dev/$TAG/%Y-%m-%d/$UUID"})
     with pytest.raises(ValueError, match="cannot be projected"):
-        projection(moved, "b", "audit.syslog", 30)
+        projection(moved, "b", archive_tags("audit.syslog"), 30)
+    elsewhere = type(layout)(**{**layout.__dict__, "key_format": "/audit/$TAG/%Y/%m/%d/%H/x"})
+    with pytest.raises(ValueError, match="does not put \\$TAG right after"):
+        projection(elsewhere, "b", archive_tags("audit.syslog"), 30)
+
+
+def test_a_tag_that_cannot_be_an_enum_value_fails() -> None:
+    with pytest.raises(ValueError, match="cannot be projected"):
+        archive_tags("audit,syslog")
 
 
 def test_columns_unique_lowercase_and_typed_for_both_engines() -> None:
@@ -44,7 +56,9 @@ def test_columns_unique_lowercase_and_typed_for_both_engines() -> None:
 
 
 def test_ddl_is_the_table_args_as_sql() -> None:
-    args = table_args("audit_events", "d", projection(_layout().layout, "b", "audit.syslog", 30))
+    args = table_args(
+        "audit_events", "d", projection(_layout().layout, "b", archive_tags("audit.syslog"), 30)
+    )
     camel = {
         "name": args["name"],
         "description": args["description"],
@@ -66,8 +80,8 @@ def test_ddl_is_the_table_args_as_sql() -> None:
     ddl = render_ddl("db", camel)
     assert ddl.startswith("-- d\nCREATE EXTERNAL TABLE `db`.`audit_events` (")
     assert "`sd`" in ddl and "map<string,map<string,string>>" in ddl
-    assert "PARTITIONED BY (\n  `day`" in ddl
-    assert "'storage.location.template' = 's3://b/audit/dev/audit.syslog/${day}/${hour}/'" in ddl
+    assert "PARTITIONED BY (\n  `tag`" in ddl
+    assert "'storage.location.template' = 's3://b/audit/dev/${tag}/${day}/${hour}/'" in ddl
 
 
 def test_ddl_parses_as_athena_hive_ddl_with_every_column() -> None:
@@ -76,7 +90,9 @@ def test_ddl_parses_as_athena_hive_ddl_with_every_column() -> None:
 
     from components.render.archive_table import PARTITION_KEYS
 
-    args = table_args("audit_events", "it's", projection(_layout().layout, "b", "t", 30))
+    args = table_args(
+        "audit_events", "it's", projection(_layout().layout, "b", archive_tags("t.x"), 30)
+    )
     storage = args["storage_descriptor"]
     camel = {
         "name": args["name"],
