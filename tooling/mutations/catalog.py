@@ -765,7 +765,8 @@ WORKGROUP = "aws:athena/workgroup:Workgroup"
 
 
 def _workgroup(e: GraphEdit) -> RecordedResource:
-    return e.find(WORKGROUP, "archive-query-workgroup")
+    # The stack's one workgroup: archive-query-workgroup, or an archive stack's per cluster.
+    return e.find(WORKGROUP)
 
 
 @mutation("query-guarded", "prod", "athena-workgroup-enforced")
