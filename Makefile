@@ -73,7 +73,7 @@ e2e: $(STAMP)
 ## faults: the fault table (real fluent-bit, rsyslogd, moto; ~30 min with the 10 min outage)
 FAULTS_ARGS ?=
 faults: $(STAMP)
-	@$(PY) -m tooling.faults.table $(FAULTS_ARGS)
+	@$(PY) -m tooling.faults $(FAULTS_ARGS)
 
 ## e2e-alerts: the alert rules against the real agent and Prometheus, S3 cut and restored (6-9 min)
 e2e-alerts: $(STAMP)

@@ -222,6 +222,8 @@ def variants(staging: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         "(b) no event-time filter": without_filter("event-time"),
         "(b) no record_modifier": without_filter("pipeline-context"),
+        "(b) no audit-fields lua": without_filter("audit-fields"),
+        "(b) no heartbeat rewrite_tag": without_filter("heartbeat-tag"),
         "(b) input storage.type memory": with_changes("inputs", storage__type="memory"),
         "(b) storage.checksum off": with_changes("service", storage__checksum="off"),
         "(b) storage.metrics off": with_changes("service", storage__metrics="off"),

@@ -3,17 +3,21 @@ stack's rendered configs, S3 served by moto behind the fault proxy.
 
     sender -> rsyslogd (node config) -> fluent-bit (agent config) -> FaultProxy -> moto
 
-What the rig changes in the rendered configs, and nothing else: paths under a temp dir,
-ports on 127.0.0.1, the S3 endpoint (the proxy), the S3 upload timeout (shortened so a
-run takes a minute, not an hour: the retry timer scales with it), the agent's log level
-(info: debug at thousands of records per second fills the disk of a shared machine) and
-no stdout route (it copies every record into the agent's log). Every process the rig
-starts is stopped by pid when it closes, SIGKILL after a bounded wait.
+What the rig changes in the rendered configs, and nothing else: paths under `root`, ports
+on 127.0.0.1, the S3 endpoint (the proxy), the S3 upload timeout (shortened so a run takes
+a minute, not an hour: the retry timer scales with it), the agent's log level (info:
+debug at thousands of records per second fills the disk of a shared machine) and no stdout
+route (it copies every record into the agent's log). Options change more, to measure what
+a setting does: `grace`, `s3_overrides`, `node_overrides`, `hop="spool"`.
+
+Each daemon can be stopped with any signal (by pid) and started again on the same state
+(queue files, buffers); `close()` stops what still runs, SIGKILL after a bounded wait.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -21,17 +25,17 @@ import signal
 import socket
 import subprocess
 import sys
-import urllib.error
+import time
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from components.render.fluent_bit_config import to_yaml
-from components.render.rsyslog import render_main_conf, render_rsyslog_conf
-from tooling.e2e import LocalStack, load_local_stack, remap_node_syslog
+from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from tooling.e2e import load_local_stack, remap_node_syslog
 from tooling.faults.proxy import FaultProxy
+from tooling.faults.spool_hop import spool_agent_config, spool_rsyslog_conf
 from tooling.localrun import (
     DUMMY_AWS_ENV,
     AgentPorts,
@@ -43,13 +47,14 @@ from tooling.localrun import (
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 NODE = "fault-node"
+DaemonName = Literal["agent", "rsyslogd"]
 _OUTPUT_COUNTER = re.compile(
     r'^fluentbit_output_(?P<metric>[a-z_]+_total)\{name="(?P<plugin>[^"]+)"\} (?P<value>[0-9.e+]+)$'
 )
 
 
 class RigError(Exception):
-    """A daemon would not start or stop; one line."""
+    """A daemon would not start; one line."""
 
 
 def find_rsyslogd() -> str | None:
@@ -66,7 +71,6 @@ class Daemon:
         self.process = subprocess.Popen(
             argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
-        self.pid = self.process.pid
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -74,11 +78,10 @@ class Daemon:
     def send_signal(self, signum: int) -> None:
         if self.alive():
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
+                os.kill(self.process.pid, signum)
 
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 45.0) -> int:
-        """Send `signum`, wait up to `timeout`, then SIGKILL; the exit code (negative: signal)."""
-        self.send_signal(signum)
+    def wait(self, timeout: float) -> int:
+        """The exit code (negative: the signal), SIGKILL past `timeout`."""
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -92,21 +95,9 @@ class Daemon:
         return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
 
 
-@dataclass(frozen=True)
-class RigPorts:
-    syslog: int
-    agent: int
-    http: int
-    moto: int
-
-    @classmethod
-    def free(cls) -> RigPorts:
-        return cls(syslog=free_port(), agent=free_port(), http=free_port(), moto=free_port())
-
-
 class Rig:
-    """The node and its S3; `with Rig(...) as rig:` starts moto and the proxy, the
-    daemons start with start_agent() and start_rsyslog()."""
+    """The node and its S3. `with Rig(...) as rig:` starts moto and the proxy and writes
+    the configs; `start("agent")`, `start("rsyslogd")` start the daemons."""
 
     def __init__(
         self,
@@ -114,35 +105,51 @@ class Rig:
         fluent_bit: str,
         rsyslogd: str,
         upload_timeout_s: int,
-        stack: LocalStack | None = None,
+        *,
+        down_s: float = 5.0,
+        grace: int | None = None,
         s3_overrides: Mapping[str, str] | None = None,
+        node_overrides: Mapping[str, object] | None = None,
+        hop: Literal["tcp", "spool"] = "tcp",
     ) -> None:
         self.root = root
-        self.fluent_bit = fluent_bit
-        self.rsyslogd = rsyslogd
+        self.fluent_bit, self.rsyslogd = fluent_bit, rsyslogd
         self.upload_timeout_s = upload_timeout_s
-        # Keys of the S3 output to set differently, to show what a setting does (a row of
-        # the fault table); empty for the configs as rendered.
+        self.down_s = down_s  # how long a fault keeps a daemon down before restarting it
+        self.grace = grace  # the agent's `grace`; None: as rendered
         self.s3_overrides = dict(s3_overrides or {})
-        self.stack = stack or load_local_stack()
-        self.ports = RigPorts.free()
-        self.agent: Daemon | None = None
-        self.rsyslog: Daemon | None = None
-        self._moto: Daemon | None = None
-        self.proxy: FaultProxy | None = None
+        self.node_overrides = dict(node_overrides or {})
+        self.hop = hop
+        self.stack = load_local_stack()
+        self.bucket = self.stack.bucket
+        self.syslog_port, self.agent_port, self.http_port, moto_port = (
+            free_port() for _ in range(4)
+        )
+        self.moto_endpoint = f"http://{LOOPBACK}:{moto_port}"
+        self.daemons: dict[str, Daemon] = {}
+        # Every stop by a fault: (daemon, signal, exit code); a negative code is a crash.
+        self.exits: list[tuple[str, int, int]] = []
         self.s3_back_at: float | None = None  # monotonic time an S3 outage ended
-        self.moto_endpoint = f"http://{LOOPBACK}:{self.ports.moto}"
-        self._agent_config = root / "fluent-bit" / "fluent-bit.yaml"
-        self._rsyslog_conf = root / "rsyslog" / "rsyslog.conf"
-
-    # --- S3 ------------------------------------------------------------------------------
+        self.proxy: FaultProxy | None = None
+        self._argv: dict[str, list[str]] = {}
 
     def __enter__(self) -> Rig:
         try:
-            self._start_moto()
-            self.proxy = FaultProxy(self.ports.moto)
-            self._write_agent_config()
-            self._write_rsyslog_conf()
+            moto_port = self.moto_endpoint.rsplit(":", 1)[1]
+            argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", moto_port]
+            self.daemons["moto"] = Daemon("moto", argv, self.root, dict(os.environ))
+            wait_until(
+                lambda: self._check("moto") and http_ok(f"{self.moto_endpoint}/moto-api/"),
+                60,
+                "moto server",
+                interval=0.2,
+            )
+            create_bucket(self.moto_endpoint, self.bucket, self.stack.region)
+            self.proxy = FaultProxy(int(moto_port))
+            self._argv["agent"] = [self.fluent_bit, "-c", str(self._write_agent_config())]
+            pidfile = self.root / "rsyslog" / "rsyslogd.pid"
+            conf = self._write_rsyslog_conf()
+            self._argv["rsyslogd"] = [self.rsyslogd, "-n", "-f", str(conf), "-i", str(pidfile)]
         except BaseException:
             self.close()
             raise
@@ -151,34 +158,23 @@ class Rig:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    @property
-    def bucket(self) -> str:
-        return self.stack.bucket
-
     def s3(self) -> Any:
         """A client of moto itself, not through the proxy: the archive as it is."""
         return s3_client(self.moto_endpoint, self.stack.region)
 
-    def _start_moto(self) -> None:
-        argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.ports.moto)]
-        self._moto = Daemon("moto", argv, self.root, dict(os.environ))
-        wait_until(
-            lambda: self._check(self._moto) and http_ok(f"{self.moto_endpoint}/moto-api/"),
-            60,
-            "moto server",
-            interval=0.2,
-        )
-        create_bucket(self.moto_endpoint, self.bucket, self.stack.region)
+    # --- configs -----------------------------------------------------------------------
 
-    # --- the agent -----------------------------------------------------------------------
-
-    def _write_agent_config(self) -> None:
+    def _write_agent_config(self) -> Path:
         assert self.proxy is not None
-        ports = AgentPorts(syslog=self.ports.agent, http=self.ports.http)
+        agent_root = self.root / "fluent-bit"
         endpoint = f"http://{LOOPBACK}:{self.proxy.port}"
+        ports = AgentPorts(syslog=self.agent_port, http=self.http_port)
         config, _ = remap_agent_config(
-            self.stack.agent_config, self.root / "fluent-bit", ports, endpoint, self.bucket
+            self.stack.agent_config, agent_root, ports, endpoint, self.bucket
         )
+        service = {**config["service"], "log_level": "info", "http_listen": LOOPBACK}
+        if self.grace is not None:
+            service["grace"] = str(self.grace)
         outputs = [
             {**entry, "upload_timeout": f"{self.upload_timeout_s}s", **self.s3_overrides}
             for entry in config["pipeline"]["outputs"]
@@ -186,109 +182,129 @@ class Rig:
         ]
         config = {
             **config,
-            "service": {**config["service"], "log_level": "info", "http_listen": LOOPBACK},
+            "service": service,
             "pipeline": {**config["pipeline"], "outputs": outputs},
         }
-        self._agent_config.parent.mkdir(parents=True, exist_ok=True)
-        self._agent_config.write_text(to_yaml(config), encoding="utf-8")
+        if self.hop == "spool":
+            config = spool_agent_config(config, self.root / "hop-spool")
+        agent_root.mkdir(parents=True, exist_ok=True)
+        path = agent_root / "fluent-bit.yaml"
+        path.write_text(to_yaml(config), encoding="utf-8")
+        return path
 
-    def start_agent(self) -> None:
-        env = {
-            **os.environ,
-            **DUMMY_AWS_ENV,
-            "AWS_REGION": self.stack.region,
-            "NODE_NAME": NODE,
-            "HOST_IP": LOOPBACK,
-        }
-        argv = [self.fluent_bit, "-c", str(self._agent_config)]
-        self.agent = Daemon("fluent-bit", argv, self.root, env)
-        health = f"http://{LOOPBACK}:{self.ports.http}/api/v1/health"
-        wait_until(
-            lambda: self._check(self.agent) and http_ok(health), 60, "fluent-bit health endpoint"
-        )
-
-    def stop_agent(self, signum: int, timeout: float = 45.0) -> int:
-        assert self.agent is not None
-        return self.agent.stop(signum, timeout)
-
-    # --- rsyslogd ------------------------------------------------------------------------
-
-    def _write_rsyslog_conf(self) -> None:
+    def _write_rsyslog_conf(self) -> Path:
         node_root = self.root / "rsyslog"
-        settings = remap_node_syslog(self.stack.node_syslog, node_root, self.ports.syslog)
+        node_syslog = NodeSyslogSettings.model_validate(
+            {**self.stack.node_syslog.model_dump(by_alias=True), **self.node_overrides}
+        )
+        settings = remap_node_syslog(node_syslog, node_root, self.syslog_port)
         for directory in (settings.work_directory, settings.spool_directory):
             Path(directory).mkdir(parents=True, exist_ok=True)
+        text = render_rsyslog_conf(settings, self.agent_port, LOOPBACK)
+        if self.hop == "spool":
+            text = spool_rsyslog_conf(text, self.root / "hop-spool")
         dropin = node_root / "60-container-audit-log.conf"
-        dropin.write_text(
-            render_rsyslog_conf(settings, self.ports.agent, LOOPBACK), encoding="utf-8"
-        )
-        self._rsyslog_conf.write_text(
-            render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8"
-        )
+        dropin.write_text(text, encoding="utf-8")
+        main_conf = node_root / "rsyslog.conf"
+        main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
+        return main_conf
 
-    def start_rsyslog(self) -> None:
-        pidfile = self.root / "rsyslog" / "rsyslogd.pid"
-        pidfile.unlink(missing_ok=True)  # left by a killed rsyslogd; it refuses to start over it
-        argv = [self.rsyslogd, "-n", "-f", str(self._rsyslog_conf), "-i", str(pidfile)]
-        self.rsyslog = Daemon("rsyslogd", argv, self.root, dict(os.environ))
+    # --- daemons -----------------------------------------------------------------------
 
-        def listening() -> bool:
-            self._check(self.rsyslog)
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((LOOPBACK, self.ports.syslog), 1),
-            ):
-                return True
-            return False
+    def start(self, name: DaemonName) -> None:
+        """Start `name` on the state it left and wait until it serves."""
+        if name in self.daemons and self.daemons[name].alive():
+            raise RigError(f"{name} already running")
+        env = dict(os.environ)
+        if name == "agent":
+            env |= {
+                **DUMMY_AWS_ENV,
+                "AWS_REGION": self.stack.region,
+                "NODE_NAME": NODE,
+                "HOST_IP": LOOPBACK,
+            }
+        else:  # a killed rsyslogd leaves its pid file, and refuses to start over it
+            Path(self._argv["rsyslogd"][-1]).unlink(missing_ok=True)
+        self.daemons[name] = Daemon(name, self._argv[name], self.root, env)
+        health = f"http://{LOOPBACK}:{self.http_port}/api/v1/health"
 
-        wait_until(listening, 30, "rsyslogd to listen", interval=0.1)
+        def ready() -> bool:
+            self._check(name)
+            return http_ok(health) if name == "agent" else self._listens(self.syslog_port)
 
-    def stop_rsyslog(self, signum: int, timeout: float = 45.0) -> int:
-        assert self.rsyslog is not None
-        return self.rsyslog.stop(signum, timeout)
+        wait_until(ready, 60, f"{name} to serve", interval=0.1)
 
-    # --- all -----------------------------------------------------------------------------
+    def kill(self, *names: DaemonName, signum: int = signal.SIGKILL) -> None:
+        """Send `signum` to each of `names` at once (by pid), then wait for each exit (a
+        SIGTERM'd agent gets `grace` and more)."""
+        for name in names:
+            self.daemons[name].send_signal(signum)
+        timeout = (self.grace or 30) + 30.0 if signum == signal.SIGTERM else 30.0
+        for name in names:
+            self.exits.append((name, signum, self.daemons[name].wait(timeout)))
+
+    def restart(self, name: DaemonName, signum: int) -> None:
+        self.kill(name, signum=signum)
+        if signum == signal.SIGKILL:
+            # SIGKILL is a crash: the restart comes after a while (a pod's restart delay).
+            time.sleep(self.down_s)
+        self.start(name)
 
     @staticmethod
-    def _check(daemon: Daemon | None) -> bool:
+    def _listens(port: int) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), 0.5):
+            return True
+        return False
+
+    def _check(self, name: str) -> bool:
+        daemon = self.daemons.get(name)
         if daemon is not None and not daemon.alive():
-            raise RigError(
-                f"{daemon.name} exited with {daemon.process.returncode}: {daemon.tail()}"
-            )
+            raise RigError(f"{name} exited with {daemon.process.returncode}: {daemon.tail()}")
         return True
+
+    # --- what the agent says -----------------------------------------------------------
+
+    def agent_input_records(self) -> int:
+        """Records the running agent's inputs took in since it started (its metrics)."""
+        try:
+            url = f"http://{LOOPBACK}:{self.http_port}/api/v1/metrics"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                metrics = json.loads(response.read())
+        except OSError:
+            return 0
+        return sum(int(entry.get("records", 0)) for entry in metrics.get("input", {}).values())
 
     def agent_metrics(self) -> dict[str, float]:
         """The agent's Prometheus counters of its S3 output (empty if it does not answer)."""
-        url = f"http://{LOOPBACK}:{self.ports.http}/api/v2/metrics/prometheus"
+        url = f"http://{LOOPBACK}:{self.http_port}/api/v2/metrics/prometheus"
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 text = response.read().decode("utf-8", "replace")
-        except (urllib.error.URLError, OSError):
+        except OSError:
             return {}
-        aliases = self._s3_aliases()
-        found: dict[str, float] = {}
-        for line in text.splitlines():
-            match = _OUTPUT_COUNTER.match(line)
-            if match and match.group("plugin") in aliases:
-                found[match.group("metric")] = float(match.group("value"))
-        return found
-
-    def _s3_aliases(self) -> set[str]:
-        return {
+        aliases = {
             str(o.get("alias", "s3"))
             for o in self.stack.agent_config["pipeline"]["outputs"]
             if o["name"] == "s3"
         }
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            match = _OUTPUT_COUNTER.match(line)
+            if match and match["plugin"] in aliases:
+                found[match["metric"]] = float(match["value"])
+        return found
 
     def agent_log(self) -> str:
-        path = self.root / "fluent-bit.log"
+        path = self.root / "agent.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def close(self) -> None:
         """rsyslogd, then the agent, then moto: SIGTERM each, SIGKILL if it hangs."""
-        for daemon in (self.rsyslog, self.agent, self._moto):
-            if daemon is not None:
+        for name in ("rsyslogd", "agent", "moto"):
+            daemon = self.daemons.get(name)
+            if daemon is not None and daemon.alive():
+                daemon.send_signal(signal.SIGTERM)
                 with contextlib.suppress(OSError, subprocess.SubprocessError):
-                    daemon.stop(signal.SIGTERM, timeout=20)
+                    daemon.wait(timeout=(self.grace or 30) + 5.0)
         if self.proxy is not None:
             self.proxy.close()

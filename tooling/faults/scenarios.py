@@ -1,158 +1,162 @@
-"""The node-side fault scenarios: a steady stream of distinct events through rsyslogd ->
-Fluent Bit -> moto S3, one fault in the middle, then count what the archive holds.
+"""Every fault of the fault table: one function each, done to a running rig in the middle
+of a steady stream of distinct events. `scenarios()` is the table's rows, in order.
 
-    outcome = run_scenario("agent-sigkill", root, agent_binary, events=2000, rate=400)
-
-Each scenario is a function of the running pipeline (SCENARIOS); `run_scenario` starts the
-pipeline, streams, applies the fault halfway, waits until every event arrived or nothing
-new arrived for a while (bounded), stops everything by pid and returns the counts.
+A daemon killed with SIGKILL (a crash) stays down `rig.down_s` before it is started again,
+as a pod restarts after a delay; one stopped with SIGTERM (a rollout) is started at once.
 """
 
 from __future__ import annotations
 
-import secrets
 import signal
+import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
-from tooling.faults.count import Outcome, count
-from tooling.faults.load import SteadySender, event_index, send_marker
-from tooling.faults.pipeline import NodePipeline, node_pipeline
+from tooling.faults.proxy import Mode
+from tooling.faults.rig import Rig
 from tooling.loopback import wait_until
 
-# How long a daemon stays down before it is started again.
-DOWN_SECONDS = 1.0
-# Long enough for a backlog of a few thousand events to wait in rsyslog's queue.
-CATCH_UP_DOWN_SECONDS = 4.0
+Fault = Callable[[Rig], None]
 
 
-def _restart(pipeline: NodePipeline, name: str, signum: int) -> None:
-    pipeline.kill(name, signum)
-    time.sleep(DOWN_SECONDS)
-    if name == "agent":
-        pipeline.start_agent()
-    else:
-        pipeline.start_rsyslogd()
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    fault: Fault
+    stream_s: float = 40.0  # in `make faults`; tests choose their own length
+    fault_at_s: float = 15.0
+    long: bool = False  # only in `make faults`, never in `make test`
+    s3_overrides: tuple[tuple[str, str], ...] = ()  # rows that show what a setting did
+    outage_s: float = 0.0  # S3 unreachable this long: retries back off, allow for it
 
 
-def no_fault(pipeline: NodePipeline) -> None:
-    del pipeline
+def no_fault(rig: Rig) -> None:
+    del rig
 
 
-def agent_sigkill(pipeline: NodePipeline) -> None:
-    _restart(pipeline, "agent", signal.SIGKILL)
+def agent_sigkill(rig: Rig) -> None:
+    """The agent dies at once (OOM kill, node pressure)."""
+    rig.restart("agent", signal.SIGKILL)
 
 
-def agent_sigterm(pipeline: NodePipeline) -> None:
-    _restart(pipeline, "agent", signal.SIGTERM)
-
-
-def rsyslogd_sigterm(pipeline: NodePipeline) -> None:
-    _restart(pipeline, "rsyslogd", signal.SIGTERM)
-
-
-def rsyslogd_sigkill(pipeline: NodePipeline) -> None:
-    _restart(pipeline, "rsyslogd", signal.SIGKILL)
-
-
-def agent_sigkill_while_catching_up(pipeline: NodePipeline) -> None:
-    """The agent is killed again while rsyslog sends it a backlog as fast as it reads:
-    what is in flight between them is at its largest."""
-    pipeline.kill("agent", signal.SIGKILL)
-    time.sleep(CATCH_UP_DOWN_SECONDS)
-    pipeline.start_agent()
+def agent_sigkill_while_catching_up(rig: Rig) -> None:
+    """Killed again while rsyslog sends it the backlog of the first outage as fast as it
+    reads: what is in flight between them is at its largest."""
+    rig.kill("agent")
+    time.sleep(max(4.0, rig.down_s))  # a backlog of seconds of events waits in rsyslog
+    rig.start("agent")
     # Kill it once the backlog flows (a first batch arrived), not before rsyslog reconnects.
-    wait_until(lambda: pipeline.agent_input_records() > 0, 30, "backlog reaching the agent")
-    _restart(pipeline, "agent", signal.SIGKILL)
+    wait_until(lambda: rig.agent_input_records() > 0, 30, "backlog reaching the agent")
+    rig.restart("agent", signal.SIGKILL)
 
 
-def rsyslogd_sigkill_while_agent_down(pipeline: NodePipeline) -> None:
+def agent_sigterm(rig: Rig) -> None:
+    """A clean pod stop (rollout): the agent flushes within `grace` and exits."""
+    rig.restart("agent", signal.SIGTERM)
+
+
+def rsyslogd_sigterm(rig: Rig) -> None:
+    rig.restart("rsyslogd", signal.SIGTERM)
+
+
+def rsyslogd_sigkill(rig: Rig) -> None:
+    rig.restart("rsyslogd", signal.SIGKILL)
+
+
+def both_sigkill(rig: Rig) -> None:
+    """A node crash without a reboot: both daemons killed at once, then started again."""
+    rig.kill("rsyslogd", "agent")
+    time.sleep(rig.down_s)
+    rig.start("agent")
+    rig.start("rsyslogd")
+
+
+def rsyslogd_sigkill_while_agent_down(rig: Rig) -> None:
     """rsyslogd is killed while it holds a backlog for a stopped agent (an OOM kill or a
-    node crash during an agent outage): what waits in its memory queues is at its largest."""
-    pipeline.kill("agent", signal.SIGKILL)  # at once: the stream goes on into the queue
-    time.sleep(CATCH_UP_DOWN_SECONDS / 2)
-    pipeline.kill("rsyslogd", signal.SIGKILL)
-    pipeline.start_agent()
-    pipeline.start_rsyslogd()
+    node crash during an agent outage): what waits in its queue is at its largest."""
+    rig.kill("agent")  # at once: the stream goes on into rsyslog's queue
+    time.sleep(max(4.0, rig.down_s) / 2)
+    rig.kill("rsyslogd")
+    rig.start("agent")
+    rig.start("rsyslogd")
 
 
-def both_sigkill(pipeline: NodePipeline) -> None:
-    """A node crash without a reboot: both daemons killed at once, both started again."""
-    pipeline.kill("rsyslogd", signal.SIGKILL)
-    pipeline.kill("agent", signal.SIGKILL)
-    time.sleep(DOWN_SECONDS)
-    pipeline.start_agent()
-    pipeline.start_rsyslogd()
+def s3_outage(seconds: float, mode: Mode) -> Fault:
+    """S3 unreachable for `seconds`: the proxy refuses connections, or resets them."""
+
+    def fault(rig: Rig) -> None:
+        assert rig.proxy is not None
+        rig.proxy.set_mode(mode)
+        try:
+            time.sleep(seconds)
+        finally:
+            rig.proxy.set_mode("forward")
+            rig.s3_back_at = time.monotonic()
+
+    return fault
 
 
-SCENARIOS: dict[str, Callable[[NodePipeline], None]] = {
-    "no fault": no_fault,
-    "agent SIGKILL": agent_sigkill,
-    "agent SIGKILL while catching up": agent_sigkill_while_catching_up,
-    "agent SIGTERM": agent_sigterm,
-    "rsyslogd SIGTERM": rsyslogd_sigterm,
-    "rsyslogd SIGKILL": rsyslogd_sigkill,
-    "both SIGKILL": both_sigkill,
-    "rsyslogd SIGKILL while the agent is down": rsyslogd_sigkill_while_agent_down,
-}
+def s3_outage_then_replay(seconds: float) -> Fault:
+    """S3 refused for `seconds`; back, restart the agent (does it resend the quarantine? it
+    does not), then `tooling.replay_quarantine` on the store_dir."""
+    outage = s3_outage(seconds, "refuse")
+
+    def fault(rig: Rig) -> None:
+        from tooling.replay_quarantine import replay
+        from tooling.verify import stack_defaults
+
+        outage(rig)
+        rig.restart("agent", signal.SIGTERM)
+        time.sleep(3 * rig.upload_timeout_s)
+        route = stack_defaults("local").route.resolved(rig.bucket, rig.stack.region, "audit/local/")
+        store_dir = rig.root / "fluent-bit" / "s3"
+        replay(store_dir, route.layout, rig.bucket, rig.s3(), False, sys.stderr)
+
+    return fault
 
 
-def _wait_for_archive(
-    pipeline: NodePipeline, run: str, total: int, settle_seconds: float, deadline: float
-) -> list[dict[str, Any]]:
-    """Records of the bucket once every event is there, or once the marker (event `total`,
-    sent after the stream) is, each plus `settle_seconds` for late duplicates and the last
-    upload; or at `deadline`."""
-    done_at: float | None = None
-    while True:
-        records = pipeline.records()
-        now = time.monotonic()
-        seen = {event_index(str(r.get("message", "")), run) for r in records} - {None}
-        if done_at is None and (total in seen or len(seen) >= total):
-            done_at = now
-        if (done_at is not None and now - done_at >= settle_seconds) or now >= deadline:
-            return records
-        time.sleep(0.5)
+def scenarios(outage_s: float = 60.0, long_outage_s: float = 600.0) -> list[Scenario]:
+    """Every row of `make faults`, in order."""
+
+    def outage(name: str, fault: Fault, after_s: float = 30, no_limits: bool = False) -> Scenario:
+        overrides = (("retry_limit", "no_limits"),) if no_limits else ()
+        return Scenario(name, fault, outage_s + after_s, 15.0, False, overrides, outage_s)
+
+    short = f"{outage_s:.0f} s"
+    return [
+        Scenario("no fault", no_fault),
+        Scenario("agent SIGKILL, restarted", agent_sigkill),
+        Scenario("agent SIGKILL again while it catches up", agent_sigkill_while_catching_up),
+        Scenario("agent SIGTERM, restarted", agent_sigterm),
+        Scenario("rsyslogd SIGTERM, restarted", rsyslogd_sigterm),
+        Scenario("rsyslogd SIGKILL, restarted", rsyslogd_sigkill),
+        Scenario("both SIGKILL at once, restarted", both_sigkill),
+        Scenario("rsyslogd SIGKILL while the agent is down", rsyslogd_sigkill_while_agent_down),
+        outage(f"S3 refuses connections {short}", s3_outage(outage_s, "refuse")),
+        outage(f"S3 resets connections {short}", s3_outage(outage_s, "reset")),
+        outage(
+            f"S3 refuses {short}, retry_limit no_limits (before #11)",
+            s3_outage(outage_s, "refuse"),
+            no_limits=True,
+        ),
+        outage(
+            f"S3 refuses {short}, retry_limit no_limits, agent restarted, then replay_quarantine",
+            s3_outage_then_replay(outage_s),
+            after_s=60,
+            no_limits=True,
+        ),
+        Scenario(
+            f"S3 refuses connections {long_outage_s / 60:.0f} min",
+            s3_outage(long_outage_s, "refuse"),
+            stream_s=long_outage_s + 30,
+            long=True,
+            outage_s=long_outage_s,
+        ),
+    ]
 
 
-def stream_with_fault(
-    pipeline: NodePipeline,
-    name: str,
-    events: int = 2000,
-    rate: float = 400.0,
-    timeout: float = 90.0,
-) -> Outcome:
-    """On a running pipeline: stream `events` distinct events at `rate`, apply scenario
-    `name` (a key of SCENARIOS) halfway, wait for the archive (bounded by `timeout`) and
-    count this stream's records. Streams on one pipeline run one after the other."""
-    fault = SCENARIOS[name]
-    run = f"fault-{secrets.token_hex(4)}"
-    started = time.monotonic()
-    exits_before = len(pipeline.exits)
-    sender = SteadySender(pipeline.syslog_port, run, events, rate)
-    sender.start()
-    time.sleep(events / rate / 2)
-    fault(pipeline)
-    sender.wait(timeout=max(10.0, timeout - (time.monotonic() - started)))
-    send_marker(pipeline.syslog_port, run, events)
-    upload = float(pipeline.upload_timeout.rstrip("s"))
-    records = _wait_for_archive(
-        pipeline, run, events, settle_seconds=upload / 2 + 0.5, deadline=started + timeout
-    )
-    return count(name, run, sender.sent, records, pipeline.exits[exits_before:])
-
-
-def run_scenario(
-    name: str,
-    root: Path,
-    agent_binary: str,
-    events: int = 2000,
-    rate: float = 400.0,
-    timeout: float = 90.0,
-    **pipeline_options: Any,
-) -> Outcome:
-    """Scenario `name` on a fresh pipeline under `root` (started and stopped here)."""
-    with node_pipeline(root, agent_binary, **pipeline_options) as pipeline:
-        return stream_with_fault(pipeline, name, events, rate, timeout)
+def by_name(name: str) -> Scenario:
+    """The scenario called exactly `name` (with the default outage lengths)."""
+    (found,) = [s for s in scenarios() if s.name == name]
+    return found

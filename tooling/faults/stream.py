@@ -1,10 +1,16 @@
-"""A steady stream of N distinct audit events into the node's syslog listener, and the
-count of what reached the archive.
+"""A steady stream of distinct audit events into the node's syslog listener, and the count
+of what reached the archive.
 
 Each event is a demo audit event (RFC 5424, octet-counted TCP like the demo containers
 send) with its number `n` in the audit SD element, so the archive can be counted by event:
-distinct, missing, duplicated. An event counts as sent once the kernel took all of it;
-when rsyslogd is down the sender waits for it and sends the same event again (bounded).
+lost, duplicated. An event counts as sent once the kernel took all of it; when rsyslogd is
+down the sender waits for it and sends the same event again (bounded). Once the stream
+and the fault are over, one marker (another service, so neither the count here nor
+`verify` takes it for an event): node syslog numbers and forwards in order, so once the
+marker is archived, whatever else was going to arrive has.
+
+The record numbers (seq per node and seq_instance) are counted by tooling.completeness,
+as `verify` counts them: a seq gap is a record lost after node syslog numbered it.
 """
 
 from __future__ import annotations
@@ -15,26 +21,33 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from demo.audit_events import Identity, format_event
 from tooling.archive import audit_params, decode_body
+from tooling.completeness import Ledger
 from tooling.loopback import LOOPBACK
 
-SERVICE = "fault-stream"
+SERVICE, MARKER = "fault-stream", "fault-marker"
 
 
-def event(run_id: str, n: int, node: str) -> str:
-    identity = Identity(run_id, SERVICE, f"{SERVICE}-pod", "audit-faults", SERVICE, node)
+def event(run_id: str, n: int, node: str, service: str = SERVICE) -> str:
+    identity = Identity(run_id, service, f"{service}-pod", "audit-faults", service, node)
     return format_event(
         identity, "EXEC", f"fault stream event {n}", pid=4242, uid=10001, extra={"n": str(n)}
     )
 
 
+def run_id_now(label: str) -> str:
+    return f"faults-{label}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+
+
 class EventStream:
-    """Sends events 1..count at `rate` per second from a thread; `join()` waits for the end."""
+    """Sends events 1..count at `rate` per second from a thread; `join()` waits for the
+    end; `marker()` sends the marker."""
 
     def __init__(self, port: int, run_id: str, count: int, rate: float, node: str) -> None:
         self.port, self.run_id, self.count, self.rate, self.node = port, run_id, count, rate, node
@@ -64,8 +77,7 @@ class EventStream:
                 if (wait := due - time.monotonic()) > 0:
                     time.sleep(wait)
                 data = event(self.run_id, n, self.node).encode()
-                frame = str(len(data)).encode() + b" " + data
-                sock = self._send(sock, frame)
+                sock = self._send(sock, str(len(data)).encode() + b" " + data)
                 if sock is None:
                     return
                 self.sent = n
@@ -73,6 +85,12 @@ class EventStream:
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.close()
+
+    def marker(self) -> None:
+        data = event(self.run_id, 0, self.node, MARKER).encode()
+        sock = self._send(None, str(len(data)).encode() + b" " + data)
+        if sock is not None:
+            sock.close()
 
     def _send(self, sock: socket.socket | None, frame: bytes) -> socket.socket | None:
         """Send one frame, reconnecting while the listener is down (at most 120 s)."""
@@ -98,46 +116,62 @@ class EventStream:
 
 @dataclass
 class ArchiveCount:
-    """What the archive holds of one run: copies of each event number."""
+    """What the archive holds of one run: copies of each event number, and the record
+    numbers of those events (the marker is left out of both)."""
 
     run_id: str
     copies: Counter[int] = field(default_factory=Counter)
+    ledger: Ledger = field(default_factory=Ledger)
+    marker_seen: bool = False
     seen_keys: set[str] = field(default_factory=set)
-    objects: int = 0
     records: int = 0
-    record_bytes: int = 0  # as JSON lines, i.e. as the S3 output buffers them uncompressed
+    record_bytes: int = 0  # as JSON lines, as the S3 output buffers them uncompressed
     last_growth: float = field(default_factory=time.monotonic)
-    complete_at: float | None = None  # when every sent event was first seen
+
+    def add(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Count the records of this run (others' are left out)."""
+        for record in records:
+            self.records += 1
+            self.record_bytes += len(json.dumps(record, separators=(",", ":"))) + 1
+            params = audit_params(record)
+            if not params or params.get("run_id") != self.run_id or "n" not in params:
+                continue
+            if params.get("service") == MARKER:
+                self.marker_seen = True
+                continue
+            self.copies[int(params["n"])] += 1
+            self.ledger.add(record, None)
+
+    def refresh(self, client: Any, bucket: str) -> None:
+        """Read the objects not read before (objects are written once, never appended)."""
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                if item["Key"] not in self.seen_keys:
+                    body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                    self.seen_keys.add(item["Key"])
+                    self.last_growth = time.monotonic()
+                    self.add(decode_body(body))
 
     @property
     def distinct(self) -> int:
         return len(self.copies)
 
-    def duplicates(self) -> int:
-        return sum(self.copies.values()) - self.distinct
-
     def lost(self, sent: int) -> int:
         return sum(1 for n in range(1, sent + 1) if n not in self.copies)
 
-    def refresh(self, client: Any, bucket: str) -> None:
-        """Read the objects not read before (objects are written once, never appended)."""
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                if key in self.seen_keys:
-                    continue
-                body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-                self.seen_keys.add(key)
-                self.objects += 1
-                self.last_growth = time.monotonic()
-                for record in decode_body(body):
-                    self.records += 1
-                    self.record_bytes += len(json.dumps(record, separators=(",", ":"))) + 1
-                    params = audit_params(record)
-                    if params and params.get("run_id") == self.run_id and "n" in params:
-                        self.copies[int(params["n"])] += 1
+    def duplicates(self) -> int:
+        return sum(self.copies.values()) - self.distinct
 
+    def seq_gaps(self) -> int:
+        """Numbers missing between two this run delivered, per node and instance. Not the
+        numbers before an instance's first record here (another run's on a shared rig),
+        nor after its last: nothing numbered after them arrived."""
+        verdict = self.ledger.verdict(datetime.now(UTC), 0, whole_instances=False)
+        return sum(gap.size for _, gap in verdict.lost)
 
-def run_id_now(label: str) -> str:
-    return f"faults-{label}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    def seq_duplicates(self) -> int:
+        return sum(s.duplicates for s in self.ledger.verdict(datetime.now(UTC), 0, False).streams)
+
+    @property
+    def instances(self) -> int:
+        return len(self.ledger.streams)

@@ -1,50 +1,22 @@
-"""`make faults` (python -m tooling.faults.table): the fault table for the current configs
-(see tooling.faults.suite).
-
-Exit 0 when no scenario with the configs as rendered lost an event; 1 otherwise; 2 when
-fluent-bit or rsyslogd is missing. Rows that change a setting (to show what it did) only
-inform.
-"""
+"""The fault table as Markdown: one row per run, then each run's notes."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterable
 
-from tooling.agent import find_fluent_bit
-from tooling.faults.rig import find_rsyslogd
-from tooling.faults.suite import Result, RunSettings, main_args, render, run_scenario, scenarios
+from tooling.faults.run import Result
 
-
-def main(argv: list[str] | None = None) -> int:
-    args = main_args(argv)
-    fluent_bit, rsyslogd = find_fluent_bit(), find_rsyslogd()
-    if fluent_bit is None or rsyslogd is None:
-        print(
-            "faults: needs fluent-bit 5.1 (on PATH, FLUENT_BIT=/path, or "
-            "../shared/fluent-bit/build.sh) and rsyslogd (apt-get install rsyslog)",
-            file=sys.stderr,
-        )
-        return 2
-    settings = RunSettings(fluent_bit, rsyslogd, args.rate, args.upload_timeout)
-    chosen = [
-        s
-        for s in scenarios(args.outage, args.long_outage)
-        if (not s.long or not args.short) and (not args.only or args.only in s.name)
-    ]
-    results: list[Result] = []
-    for scenario in chosen:
-        print(f"faults: {scenario.name} ...", file=sys.stderr, flush=True)
-        result = run_scenario(scenario, settings, lambda line: print(line, file=sys.stderr))
-        results.append(result)
-        print(render([result]).splitlines()[2], file=sys.stderr, flush=True)
-    print(
-        f"fault table: {args.rate:.0f} events/s, S3 upload timeout {args.upload_timeout} s, "
-        f"fluent-bit {fluent_bit}"
-    )
-    print(render(results), end="")
-    as_rendered = [r for r, s in zip(results, chosen, strict=True) if not s.s3_overrides]
-    return 0 if all(r.lost == 0 and r.verdict == "OK" for r in as_rendered) else 1
+HEADER = ("scenario", "sent", "lost", "duplicates", "seq gaps", "instances", "verify")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def row(r: Result) -> str:
+    cells = (r.scenario, f"{r.sent:,}", f"{r.lost:,}", f"{r.duplicates:,}", f"{r.seq_gaps:,}")
+    return "| " + " | ".join((*cells, str(r.instances), r.verdict)) + " |"
+
+
+def render(results: Iterable[Result]) -> str:
+    results = list(results)
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    lines += [row(r) for r in results]
+    notes = [f"- {r.scenario} ({r.seconds:.0f} s): {'; '.join(r.notes)}" for r in results]
+    return "\n".join([*lines, "", *notes]) + "\n"
