@@ -1,180 +1,290 @@
-"""Container Audit Log: composition only. Config in, components composed, outputs out."""
+"""Container Audit Log: composition only. Config in, components composed, outputs out.
+
+Three kinds of stack (`stackKind`): an *archive* stack (the protected bucket, its key, the
+registered clusters' access, replication, the query layer), a *cluster* stack (cluster,
+node syslog, agent and its writer role, demo) that references its archive stack, and a
+*combined* stack holding both (dev, local).
+"""
 
 import pulumi
 
+from components.archive.reference import ArchiveReference, ArchiveReferenceArgs
+from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
 from components.archive_query import ArchiveQuery, ArchiveQueryArgs
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
-from components.config import from_pulumi
+from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo import DemoWorkloads, DemoWorkloadsArgs
 from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
 from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.render.alert_rules import S3RouteTiming
-from components.render.fluent_bit import METRICS_PATH, PipelineContext
+from components.render.fluent_bit import METRICS_PATH, AgentSettings, PipelineContext
 from components.render.fluent_bit_workload import NAME as FLUENT_BIT
 from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.render.routes import parse_duration
 from components.render.workload import selector_labels
 from components.syslog_gate import SyslogGate, SyslogGateArgs
 
-cfg = from_pulumi()
-tags = {**cfg.tags, "environment": cfg.environment, "managed-by": "pulumi"}
 
-cluster = ClusterAccess(
-    "cluster",
-    ClusterAccessArgs(
-        settings=cfg.cluster,
-        partition=cfg.partition,
-        kubeconfig=cfg.kubeconfig,
-        node_user_data=node_user_data(
-            cfg.node_syslog, cfg.agent.listen_port, cfg.monitoring.rsyslog()
-        ),
-        tags=tags,
-    ),
-)
-
-# An archive on an S3-compatible endpoint (local) is not ours to create: no AWS resource.
-archive = None
-if cfg.archive_on_aws:
+def archive_stack(cfg: ArchiveStackConfig) -> None:
+    """The long-lived archive: kept (protected) when anything else is replaced."""
+    tags = {**cfg.tags, "environment": cfg.environment, "managed-by": "pulumi"}
+    settings = cfg.archive
     archive = AuditLogBucket(
         "audit-log",
         AuditLogBucketArgs(
-            settings=cfg.bucket, log_prefix=cfg.log_prefix, environment=cfg.environment, tags=tags
+            settings=cfg.bucket,
+            log_prefix=cfg.log_prefix,
+            environment=cfg.environment,
+            tags=tags,
+            shared_with=settings.clusters,
+            region=cfg.region,
+            protect=settings.protect,
+        ),
+    )
+    if settings.replication.enabled:
+        ArchiveReplica(
+            "audit-log-replica",
+            ArchiveReplicaArgs(
+                settings=settings.replication,
+                bucket=cfg.bucket,
+                source_bucket_id=archive.bucket.id,
+                source_bucket_arn=archive.bucket_arn,
+                source_key_arn=archive.kms_key_arn,
+                source_region=cfg.region,
+                environment=cfg.environment,
+                source_versioning=archive.versioning,
+                log_prefix=cfg.log_prefix,
+                protect=settings.protect,
+                tags=tags,
+            ),
+        )
+    # One table and workgroup per registered cluster: each reads its own prefix.
+    if cfg.query.enabled:
+        for registered in settings.clusters:
+            ArchiveQuery(
+                f"archive-query-{registered.stack}",
+                ArchiveQueryArgs(
+                    settings=cfg.query.for_cluster(registered.stack, cfg.environment),
+                    environment=cfg.environment,
+                    region=cfg.region,
+                    agent=AgentSettings(),
+                    log_prefix=registered.key_prefix,
+                    retention_days=cfg.bucket.retention_days,
+                    bucket_name=archive.bucket_name,
+                    bucket_arn=archive.bucket_arn,
+                    kms_key_arn=archive.kms_key_arn,
+                    tags=tags,
+                ),
+            )
+    pulumi.export("bucketName", archive.bucket_name)
+    pulumi.export("bucketArn", archive.bucket_arn)
+    pulumi.export("kmsKeyArn", archive.kms_key_arn)
+    pulumi.export("region", cfg.region)
+    pulumi.export("logPrefix", cfg.log_prefix)
+    # What each cluster stack reads through its StackReference: its prefix and writer role.
+    pulumi.export(
+        "clusters",
+        archive.account_id.apply(
+            lambda account: {
+                c.stack: {
+                    "prefix": c.key_prefix,
+                    "writerRoleName": c.writer_role_name,
+                    "writerRoleArn": c.writer_role_arn(account, cfg.aws_partition.name),
+                }
+                for c in settings.clusters
+            }
         ),
     )
 
-agent_role = None
-if (
-    archive is not None
-    and cfg.agent_calls_aws
-    and cluster.oidc_provider_arn is not None
-    and cluster.oidc_provider_url is not None
-):
-    audit_archive = pulumi.Output.all(
-        archive.bucket_name, archive.bucket_arn, archive.kms_key_arn
-    ).apply(lambda v: AuditArchive(v[0], v[1], cfg.log_prefix, v[2]))
-    agent_role = ServiceAccountRole(
-        "fluent-bit",
-        ServiceAccountRoleArgs(
-            namespace=cfg.agent.namespace,
-            service_account=cfg.agent.service_account,
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_provider_url=cluster.oidc_provider_url,
-            policy=pulumi.Output.all(audit_archive, cluster.oidc_provider_arn).apply(
-                lambda v: agent_policy_for_stack(
-                    cfg.agent, v[0], cfg.aws_partition, cfg.region, v[1]
-                )
+
+def cluster_stack(cfg: StackConfig) -> None:
+    """A cluster and its pipeline; with stackKind combined, its own archive too."""
+    tags = {**cfg.tags, "environment": cfg.environment, "managed-by": "pulumi"}
+
+    cluster = ClusterAccess(
+        "cluster",
+        ClusterAccessArgs(
+            settings=cfg.cluster,
+            partition=cfg.partition,
+            kubeconfig=cfg.kubeconfig,
+            node_user_data=node_user_data(
+                cfg.node_syslog, cfg.agent.listen_port, cfg.monitoring.rsyslog()
             ),
             tags=tags,
         ),
     )
 
-agent = FluentBitDaemonSet(
-    "fluent-bit",
-    FluentBitDaemonSetArgs(
-        settings=cfg.agent,
-        context=PipelineContext(
-            cluster_name=cfg.cluster.name,
-            environment=cfg.environment,
-            monitoring=cfg.monitoring.agent(),
+    # Where the agent writes: the archive stack's bucket (read through a StackReference),
+    # this stack's own (combined), or none of AWS's (an S3-compatible endpoint, local).
+    archive: AuditLogBucket | ArchiveReference | None = None
+    writer_role_name: pulumi.Output[str] | None = None
+    if cfg.stack_kind == "cluster" and cfg.archive_stack is not None:
+        reference = ArchiveReference(
+            "archive",
+            ArchiveReferenceArgs(
+                archive_stack=cfg.archive_stack,
+                cluster_stack=pulumi.get_stack(),
+                log_prefix=cfg.log_prefix,
+                archive_region=cfg.archive_aws_region,
+            ),
+        )
+        archive, writer_role_name = reference, reference.writer_role_name
+    elif cfg.archive_on_aws:
+        archive = AuditLogBucket(
+            "audit-log",
+            AuditLogBucketArgs(
+                settings=cfg.bucket,
+                log_prefix=cfg.log_prefix,
+                environment=cfg.environment,
+                tags=tags,
+                region=cfg.region,
+            ),
+        )
+
+    agent_role = None
+    if (
+        archive is not None
+        and cfg.agent_calls_aws
+        and cluster.oidc_provider_arn is not None
+        and cluster.oidc_provider_url is not None
+    ):
+        audit_archive = pulumi.Output.all(
+            archive.bucket_name, archive.bucket_arn, archive.kms_key_arn
+        ).apply(lambda v: AuditArchive(v[0], v[1], cfg.log_prefix, v[2]))
+        agent_role = ServiceAccountRole(
+            "fluent-bit",
+            ServiceAccountRoleArgs(
+                namespace=cfg.agent.namespace,
+                service_account=cfg.agent.service_account,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_provider_url=cluster.oidc_provider_url,
+                policy=pulumi.Output.all(audit_archive, cluster.oidc_provider_arn).apply(
+                    lambda v: agent_policy_for_stack(
+                        cfg.agent, v[0], cfg.aws_partition, cfg.archive_aws_region, v[1]
+                    )
+                ),
+                # The name the archive stack granted; a combined stack's role is auto-named.
+                role_name=writer_role_name,
+                tags=tags,
+            ),
+        )
+
+    agent = FluentBitDaemonSet(
+        "fluent-bit",
+        FluentBitDaemonSetArgs(
+            settings=cfg.agent,
+            context=PipelineContext(
+                cluster_name=cfg.cluster.name,
+                environment=cfg.environment,
+                monitoring=cfg.monitoring.agent(),
+            ),
+            region=cfg.region,
+            archive_region=cfg.archive_aws_region,
+            audit_bucket=archive.bucket_name if archive else cfg.external_bucket_name,
+            log_prefix=cfg.log_prefix,
+            provider=cluster.provider,
+            role_arn=agent_role.role_arn if agent_role else None,
+            pod_annotations=cfg.monitoring.scrape_annotations(cfg.agent.http_port, METRICS_PATH),
         ),
-        region=cfg.region,
-        audit_bucket=archive.bucket_name if archive else cfg.external_bucket_name,
-        log_prefix=cfg.log_prefix,
-        provider=cluster.provider,
-        role_arn=agent_role.role_arn if agent_role else None,
-        pod_annotations=cfg.monitoring.scrape_annotations(cfg.agent.http_port, METRICS_PATH),
-    ),
-)
+    )
 
-node_syslog = NodeSyslog(
-    "node-syslog",
-    NodeSyslogArgs(
-        settings=cfg.node_syslog,
-        agent_port=cfg.agent.listen_port,
-        namespace=cfg.agent.namespace,
-        provider=cluster.provider,
-        depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
-        monitoring=cfg.monitoring.rsyslog(),
-    ),
-)
-
-monitoring = PipelineMonitoring(
-    "monitoring",
-    PipelineMonitoringArgs(
-        settings=cfg.monitoring,
-        namespace=cfg.agent.namespace,
-        agent_selector=selector_labels(FLUENT_BIT),
-        agent_port_name="http",
-        agent_metrics_path=METRICS_PATH,
-        s3_routes=[
-            S3RouteTiming(route.name, parse_duration(route.upload_timeout))
-            for route in cfg.agent.s3_routes
-        ],
-        provider=cluster.provider,
-        depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
-    ),
-)
-
-if cfg.node_syslog.mode == "userdata":
-    # Nodes register tainted until their rsyslog answers; this lifts the taint per node.
-    SyslogGate(
-        "syslog-gate",
-        SyslogGateArgs(
+    node_syslog = NodeSyslog(
+        "node-syslog",
+        NodeSyslogArgs(
+            settings=cfg.node_syslog,
+            agent_port=cfg.agent.listen_port,
             namespace=cfg.agent.namespace,
-            listen_port=cfg.node_syslog.listen_port,
+            provider=cluster.provider,
+            depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+            monitoring=cfg.monitoring.rsyslog(),
+        ),
+    )
+
+    PipelineMonitoring(
+        "monitoring",
+        PipelineMonitoringArgs(
+            settings=cfg.monitoring,
+            namespace=cfg.agent.namespace,
+            agent_selector=selector_labels(FLUENT_BIT),
+            agent_port_name="http",
+            agent_metrics_path=METRICS_PATH,
+            s3_routes=[
+                S3RouteTiming(route.name, parse_duration(route.upload_timeout))
+                for route in cfg.agent.s3_routes
+            ],
             provider=cluster.provider,
             depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
         ),
     )
 
-demo = None
-if cfg.demo.enabled:
-    demo = DemoWorkloads(
-        "demo",
-        DemoWorkloadsArgs(
-            settings=cfg.demo,
-            run_id=cfg.demo.effective_run_id(cfg.environment),
-            provider=cluster.provider,
-            syslog_port=cfg.node_syslog.listen_port,
-            syslog_transport="tcp" if cfg.node_syslog.tcp else "udp",
-        ),
-    )
+    if cfg.node_syslog.mode == "userdata":
+        # Nodes register tainted until their rsyslog answers; this lifts the taint per node.
+        SyslogGate(
+            "syslog-gate",
+            SyslogGateArgs(
+                namespace=cfg.agent.namespace,
+                listen_port=cfg.node_syslog.listen_port,
+                provider=cluster.provider,
+                depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+            ),
+        )
 
-# The table, workgroup and named queries that answer "who ran what" from the archive.
-query = None
-if cfg.query.enabled and archive is not None:  # the config refuses it on an external archive
-    query = ArchiveQuery(
-        "archive-query",
-        ArchiveQueryArgs(
-            settings=cfg.query,
-            environment=cfg.environment,
-            region=cfg.region,
-            agent=cfg.agent,
-            log_prefix=cfg.log_prefix,
-            retention_days=cfg.bucket.retention_days,
-            bucket_name=archive.bucket_name,
-            bucket_arn=archive.bucket_arn,
-            kms_key_arn=archive.kms_key_arn,
-            tags=tags,
-        ),
-    )
+    demo = None
+    if cfg.demo.enabled:
+        demo = DemoWorkloads(
+            "demo",
+            DemoWorkloadsArgs(
+                settings=cfg.demo,
+                run_id=cfg.demo.effective_run_id(cfg.environment),
+                provider=cluster.provider,
+                syslog_port=cfg.node_syslog.listen_port,
+                syslog_transport="tcp" if cfg.node_syslog.tcp else "udp",
+            ),
+        )
 
-pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("bucketName", archive.bucket_name if archive else cfg.external_bucket_name)
-pulumi.export("bucketArn", archive.bucket_arn if archive else None)
-pulumi.export("kmsKeyArn", archive.kms_key_arn if archive else None)
-pulumi.export("logPrefix", cfg.log_prefix)
-pulumi.export("region", cfg.region)
-pulumi.export("agentRoleArn", agent_role.role_arn if agent_role else None)
-pulumi.export("agentNamespace", agent.namespace)
-pulumi.export("agentConfigChecksum", agent.config_checksum)
-pulumi.export("nodeSyslogMode", node_syslog.mode)
-pulumi.export("demoNamespace", demo.namespace if demo else None)
-pulumi.export("demoRunId", demo.run_id if demo else None)
-pulumi.export("demoServices", demo.service_names if demo else [])
-pulumi.export("queryWorkgroup", query.workgroup_name if query else None)
-pulumi.export("queryDatabase", query.database_name if query else None)
-pulumi.export("auditorRoleArn", query.auditor_role_arn if query else None)
+    # The table, workgroup and named queries that answer "who ran what" from the archive
+    # (a cluster stack's are in its archive stack; the config refuses them on an external one).
+    query = None
+    if cfg.query.enabled and isinstance(archive, AuditLogBucket):
+        query = ArchiveQuery(
+            "archive-query",
+            ArchiveQueryArgs(
+                settings=cfg.query,
+                environment=cfg.environment,
+                region=cfg.region,
+                agent=cfg.agent,
+                log_prefix=cfg.log_prefix,
+                retention_days=cfg.bucket.retention_days,
+                bucket_name=archive.bucket_name,
+                bucket_arn=archive.bucket_arn,
+                kms_key_arn=archive.kms_key_arn,
+                tags=tags,
+            ),
+        )
+
+    pulumi.export("clusterName", cluster.cluster_name)
+    pulumi.export("bucketName", archive.bucket_name if archive else cfg.external_bucket_name)
+    pulumi.export("bucketArn", archive.bucket_arn if archive else None)
+    pulumi.export("kmsKeyArn", archive.kms_key_arn if archive else None)
+    pulumi.export("logPrefix", cfg.log_prefix)
+    pulumi.export("region", cfg.archive_aws_region)
+    pulumi.export("agentRoleArn", agent_role.role_arn if agent_role else None)
+    pulumi.export("agentNamespace", agent.namespace)
+    pulumi.export("agentConfigChecksum", agent.config_checksum)
+    pulumi.export("nodeSyslogMode", node_syslog.mode)
+    pulumi.export("demoNamespace", demo.namespace if demo else None)
+    pulumi.export("demoRunId", demo.run_id if demo else None)
+    pulumi.export("demoServices", demo.service_names if demo else [])
+    pulumi.export("queryWorkgroup", query.workgroup_name if query else None)
+    pulumi.export("queryDatabase", query.database_name if query else None)
+    pulumi.export("auditorRoleArn", query.auditor_role_arn if query else None)
+
+
+config = from_pulumi()
+if isinstance(config, ArchiveStackConfig):
+    archive_stack(config)
+else:
+    cluster_stack(config)

@@ -68,9 +68,10 @@ def create_access_logs(
     force_destroy: bool,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    provider: pulumi.ProviderResource | None = None,
 ) -> AccessLogs:
     """The log bucket with every safeguard the policy pack asks of a bucket, and the link."""
-    child = pulumi.ResourceOptions(parent=parent)
+    child = pulumi.ResourceOptions(parent=parent, provider=provider)
     bucket = aws.s3.Bucket(
         f"{name}-access-logs",
         bucket=access_log_bucket_name(archive_name),
@@ -132,7 +133,7 @@ def create_access_logs(
                 ),
             )
         ],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[versioning]),
     )
     policy = aws.s3.BucketPolicy(
         f"{name}-access-logs-policy",
@@ -142,7 +143,9 @@ def create_access_logs(
                 access_log_bucket_policy_document(arns[0], arns[1]), sort_keys=True
             )
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[public_access_block]),
+        opts=pulumi.ResourceOptions(
+            parent=parent, provider=provider, depends_on=[public_access_block]
+        ),
     )
     logging = aws.s3.BucketLogging(
         f"{name}-access-logging",
@@ -150,6 +153,6 @@ def create_access_logs(
         target_bucket=bucket.id,
         target_prefix=LOG_PREFIX,
         # Delivery starts only once S3 log delivery may write (the policy is in place).
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[policy]),
     )
     return AccessLogs(bucket=bucket, logging=logging)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import AccessLogs, create_access_logs
+from components.archive.policies import (
+    archive_key_policy,
+    resolve_writers,
+    writer_bucket_statements,
+)
+from components.archive.settings import RegisteredCluster
 from components.kms import rotating_key
+from components.render.partition import partition_of
 from components.settings import BucketSettings
 
 # S3 condition keys of the encryption request headers (S3 User Guide, "Condition keys").
@@ -25,10 +32,19 @@ class AuditLogBucketArgs:
     log_prefix: str
     environment: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    # A shared archive (stack kind `archive`): the clusters that may write, each to its prefix.
+    # None: a combined stack, whose one agent role is granted by its own identity policy.
+    shared_with: Sequence[RegisteredCluster] | None = None
+    region: str = "us-east-1"
+    # protect + retain_on_delete: a mistaken destroy must neither fail half way nor delete data.
+    protect: bool = False
 
 
 def bucket_policy_document(
-    bucket_arn: str, kms_key_arn: str | None, settings: BucketSettings
+    bucket_arn: str,
+    kms_key_arn: str | None,
+    settings: BucketSettings,
+    extra_statements: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Deny plain HTTP, foreign KMS keys and (without object lock) deletion of audit objects."""
     objects = f"{bucket_arn}/*"
@@ -85,6 +101,7 @@ def bucket_policy_document(
                 "ArnNotEquals": {"aws:PrincipalArn": settings.admin_role_arn}
             }
         statements.append(deny_delete)
+    statements += extra_statements
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -106,22 +123,37 @@ class AuditLogBucket(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str] | None
     log_prefix: str
+    # The archive's account ("" for a combined stack, which grants no other writer).
+    account_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: AuditLogBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=args.protect))
         super().__init__("container-audit-log:storage:AuditLogBucket", name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
+        # What holds the data: kept in AWS even if the stack forgets it (retain_on_delete).
+        keeps_data = pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect)
         tags = {**args.tags, "purpose": "container-audit-log"}
+        # Marks what holds audit records (the policy pack's archive-protected looks for it).
+        data_tags = {**tags, "data": "audit-archive"}
+        partition = partition_of(args.region)
+        account: pulumi.Output[str] | None = None
+        if args.shared_with is not None:
+            identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            account = identity.account_id
+        writers = pulumi.Output.from_input(account).apply(
+            lambda acct: resolve_writers(args.shared_with or (), acct or "", partition.name)
+        )
 
         self.kms_key = None
         if settings.encryption == "kms":
             self.kms_key = rotating_key(
                 f"{name}-key",
                 f"Encrypts the container audit log archive ({args.environment})",
-                tags,
-                child,
+                data_tags,
+                keeps_data,
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
@@ -136,10 +168,20 @@ class AuditLogBucket(pulumi.ComponentResource):
             # Object Lock can only be switched on when the bucket is created.
             object_lock_enabled=settings.object_lock.enabled,
             force_destroy=settings.force_destroy,
-            tags=tags,
-            opts=child,
+            tags=data_tags,
+            opts=keeps_data,
         )
         bucket_id = self.bucket.id
+        if self.kms_key is not None and account is not None:
+            # The key's policy is set after the bucket exists: it names the bucket's ARN.
+            key_policy = pulumi.Output.all(account, self.bucket.arn, writers).apply(
+                lambda v: json.dumps(
+                    archive_key_policy(partition, v[0], args.region, v[1], v[2]), sort_keys=True
+                )
+            )
+            aws.kms.KeyPolicy(
+                f"{name}-key-policy", key_id=self.kms_key.key_id, policy=key_policy, opts=child
+            )
 
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
@@ -182,7 +224,7 @@ class AuditLogBucket(pulumi.ComponentResource):
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket_id,
-            rules=_lifecycle_rules(settings, args.log_prefix),
+            rules=lifecycle_rules(settings, args.log_prefix),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
         self.object_lock = None
@@ -200,9 +242,15 @@ class AuditLogBucket(pulumi.ComponentResource):
             )
 
         key_arn: pulumi.Input[str | None] = self.kms_key.arn if self.kms_key else None
-        policy_json = pulumi.Output.all(self.bucket.arn, key_arn).apply(
+        policy_json = pulumi.Output.all(self.bucket.arn, key_arn, writers).apply(
             lambda values: json.dumps(
-                bucket_policy_document(values[0], values[1], settings), sort_keys=True
+                bucket_policy_document(
+                    values[0],
+                    values[1],
+                    settings,
+                    writer_bucket_statements(values[0], values[2], partition.name),
+                ),
+                sort_keys=True,
             )
         )
         self.policy = aws.s3.BucketPolicy(
@@ -227,6 +275,7 @@ class AuditLogBucket(pulumi.ComponentResource):
         self.bucket_arn = self.bucket.arn
         self.kms_key_arn = self.kms_key.arn if self.kms_key else None
         self.log_prefix = args.log_prefix
+        self.account_id = account if account is not None else pulumi.Output.from_input("")
         self.register_outputs(
             {
                 "bucketName": self.bucket_name,
@@ -238,7 +287,7 @@ class AuditLogBucket(pulumi.ComponentResource):
         )
 
 
-def _lifecycle_rules(
+def lifecycle_rules(
     settings: BucketSettings, log_prefix: str
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
     transitions = (

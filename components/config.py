@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import pulumi
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from components.archive.settings import (
+    ArchiveSettings,
+    StackKind,
+    default_cluster_prefix,
+    valid_stack_reference,
+)
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
 from components.render.model import CamelModel
@@ -37,15 +43,31 @@ class ConfigError(pulumi.RunError):
 
 
 class StackConfig(CamelModel):
-    """Everything a stack can set under the `container-audit-log:` namespace."""
+    """Everything a combined or cluster stack can set under `container-audit-log:`."""
 
-    environment: Environment
+    environment: Environment = Field(
+        description="Unset: the stack's name; set it where the name is not one "
+        "(archive-prod, prod-eu2)."
+    )
     region: str
+    stack_kind: Literal["combined", "cluster"] = Field(
+        default="combined",
+        description="combined: archive and cluster in one stack; cluster: writes to the "
+        "archive stack named by archiveStack; archive: see the archive stack's keys.",
+    )
+    archive_stack: str | None = Field(
+        default=None,
+        description="cluster: the archive stack's reference name (<org>/<project>/<stack>).",
+    )
+    archive_region: str | None = Field(
+        default=None, description="cluster: the archive's region; unset: this stack's region."
+    )
     cluster: ClusterSettings
     bucket: BucketSettings = BucketSettings()
     log_prefix: str = Field(
         default="audit/",
-        description="Key prefix of the archive: the only prefix the agent's role may write.",
+        description="Key prefix of the archive: the only prefix the agent's role may write "
+        "(a cluster stack: unset = audit/<stack>/, what its archive assigns by default).",
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Added to AWS resources.")
     kubeconfig: str | None = Field(
@@ -61,6 +83,9 @@ class StackConfig(CamelModel):
 
     @model_validator(mode="after")
     def _sections_agree(self) -> StackConfig:
+        kind_problem = self._kind_problem()
+        if kind_problem:
+            raise ValueError(kind_problem)
         cluster = self.cluster
         if (
             self.environment in PRIVATE_NETWORK_ENVIRONMENTS
@@ -113,6 +138,50 @@ class StackConfig(CamelModel):
         if problems:
             raise ValueError(problems[0])
         return self
+
+    def _kind_problem(self) -> str | None:
+        if self.stack_kind == "combined":
+            if self.archive_stack is not None or self.archive_region is not None:
+                return (
+                    "archiveStack/archiveRegion only apply to stackKind 'cluster'; a combined "
+                    "stack creates its own archive"
+                )
+            return None
+        if self.archive_stack is None:
+            return (
+                "stackKind 'cluster' needs archiveStack: the archive stack it writes to "
+                "(e.g. archive-prod, or <org>/container-audit-log/archive-prod)"
+            )
+        if self.bucket != BucketSettings():
+            return (
+                "bucket is set in a cluster stack: the archive's bucket settings belong in "
+                "its archive stack"
+            )
+        if self.query != QuerySettings():
+            return "query is set in a cluster stack: the query layer belongs in the archive stack"
+        if not self.archive_on_aws:
+            return (
+                "stackKind 'cluster' writes to an archive stack on AWS; an S3-compatible "
+                "archive needs stackKind 'combined' (see the local stack)"
+            )
+        if self.archive_region is not None and partition_of(self.archive_region) != (
+            self.aws_partition
+        ):
+            return (
+                f"archiveRegion {self.archive_region!r} is in another partition than aws:region "
+                f"{self.region}; a role cannot write across partitions"
+            )
+        return None
+
+    @property
+    def archive_aws_region(self) -> str:
+        """Where the archive is: its own region for a cluster stack, else this stack's."""
+        return self.archive_region or self.region
+
+    @field_validator("archive_stack")
+    @classmethod
+    def _valid_archive_stack(cls, value: str | None) -> str | None:
+        return None if value is None else valid_stack_reference(value)
 
     def _arn_problems(self) -> list[str]:
         """ARNs from another partition than the region's: IAM would reject or never match them."""
@@ -240,6 +309,58 @@ class StackConfig(CamelModel):
         return self.aws_partition.name
 
 
+class ArchiveStackConfig(CamelModel):
+    """Everything an archive stack (stackKind: archive) can set under `container-audit-log:`."""
+
+    environment: Environment = Field(
+        description="Unset: the stack's name; set it where the name is not one "
+        "(archive-prod, prod-eu2)."
+    )
+    region: str
+    stack_kind: Literal["archive"] = Field(description="archive: the shared, protected archive.")
+    bucket: BucketSettings = BucketSettings()
+    log_prefix: str = Field(
+        default="audit/",
+        description="archive: the root every cluster's prefix lies under (lifecycle, queries).",
+    )
+    archive: ArchiveSettings = ArchiveSettings()
+    query: QuerySettings = QuerySettings()
+    tags: dict[str, str] = Field(default_factory=dict, description="Added to AWS resources.")
+
+    @field_validator("region")
+    @classmethod
+    def _valid_region(cls, value: str) -> str:
+        partition_of(value)
+        return value
+
+    @field_validator("log_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        return StackConfig._valid_prefix(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArchiveStackConfig:
+        for cluster in self.archive.clusters:
+            if not cluster.key_prefix.startswith(self.log_prefix):
+                raise ValueError(
+                    f"archive.clusters {cluster.stack!r}: prefix {cluster.key_prefix!r} is "
+                    f"outside logPrefix {self.log_prefix!r}, which lifecycle and queries cover"
+                )
+        replica = self.archive.replication
+        if replica.enabled and replica.region is not None:
+            theirs = partition_of(replica.region)
+            if theirs != partition_of(self.region):
+                raise ValueError(
+                    f"archive.replication.region {replica.region!r} is in partition "
+                    f"{theirs.name}, the archive in {partition_of(self.region).name}"
+                )
+        return self
+
+    @property
+    def aws_partition(self) -> Partition:
+        return partition_of(self.region)
+
+
 def _aws_region_of(route: Route) -> str | None:
     """The AWS region a route signs requests for, if it talks to AWS with the role."""
     if isinstance(route, S3Route) and route.endpoint is None:
@@ -261,24 +382,62 @@ def _needs_aws(route: Route) -> bool:
 
 # Config keys that are not under the project namespace, mapped to StackConfig fields.
 _FOREIGN_KEYS = {"aws:region": "region"}
-_SCALAR_FIELDS = {"logPrefix", "kubeconfig"}
+_SCALAR_FIELDS = {
+    "logPrefix",
+    "kubeconfig",
+    "stackKind",
+    "archiveStack",
+    "archiveRegion",
+    "environment",
+}
+_KIND_KEY = f"{PROJECT}:stackKind"
+M = TypeVar("M", bound=BaseModel)
+
+
+def stack_kind(raw: Mapping[str, str]) -> StackKind:
+    """The kind a stack file declares; combined unless it says otherwise."""
+    kind = raw.get(_KIND_KEY, "combined")
+    return "archive" if kind == "archive" else "cluster" if kind == "cluster" else "combined"
 
 
 def load_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
-    """Validate the engine's flat config map (`ns:key` -> text) of `stack`."""
+    """Validate the flat config map (`ns:key` -> text) of a combined or cluster stack."""
+    if stack_kind(raw) == "archive":
+        raise ConfigError(
+            f"Pulumi.{stack}.yaml: {_KIND_KEY}: {stack} is an archive stack; this needs a "
+            "combined or cluster stack (one with a cluster)"
+        )
+    values = _collect(raw, stack, StackConfig)
+    if values.get("stackKind") == "cluster" and "logPrefix" not in values:
+        values["logPrefix"] = default_cluster_prefix(stack)
+    return _validate(values, stack, StackConfig)
+
+
+def load_archive_config(raw: Mapping[str, str], stack: str) -> ArchiveStackConfig:
+    """Validate the flat config map of an archive stack (stackKind: archive)."""
+    return _validate(_collect(raw, stack, ArchiveStackConfig), stack, ArchiveStackConfig)
+
+
+def load_any_config(raw: Mapping[str, str], stack: str) -> StackConfig | ArchiveStackConfig:
+    if stack_kind(raw) == "archive":
+        return load_archive_config(raw, stack)
+    return load_stack_config(raw, stack)
+
+
+def _collect(raw: Mapping[str, str], stack: str, model: type[BaseModel]) -> dict[str, Any]:
     source = f"Pulumi.{stack}.yaml"
     values: dict[str, Any] = {"environment": stack}
     problems: list[str] = []
+    known = _known_keys(model)
     for full_key, text in sorted(raw.items()):
         namespace, _, key = full_key.partition(":")
         if full_key in _FOREIGN_KEYS:
             values[_FOREIGN_KEYS[full_key]] = text
         elif namespace != PROJECT:
             continue  # other providers' settings (aws:profile, kubernetes:...) are theirs
-        elif key not in _known_keys():
+        elif key not in known:
             problems.append(
-                f"{source}: {full_key}: unknown key; accepted keys: "
-                f"{', '.join(sorted(_known_keys()))}"
+                f"{source}: {full_key}: unknown key; accepted keys: {', '.join(sorted(known))}"
             )
         else:
             values[key] = text if key in _SCALAR_FIELDS else _parse_structured(text)
@@ -288,27 +447,33 @@ def load_stack_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         )
     if problems:
         raise ConfigError("\n".join(problems))
+    return values
+
+
+def _validate(values: dict[str, Any], stack: str, model: type[M]) -> M:
+    source = f"Pulumi.{stack}.yaml"
     try:
-        return StackConfig.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as error:
         raise ConfigError(
-            "\n".join(describe_error(source, e, StackConfig) for e in error.errors())
+            "\n".join(describe_error(source, e, model) for e in error.errors())
         ) from None
 
 
-def from_pulumi() -> StackConfig:
+def from_pulumi() -> StackConfig | ArchiveStackConfig:
     """The running stack's config, as the Pulumi engine passes it to the program."""
     raw: dict[str, str] = {}
     raw.update(pulumi.runtime.get_config_env())
     raw.update(pulumi.runtime.config.CONFIG.get())
-    return load_stack_config(raw, pulumi.get_stack())
+    return load_any_config(raw, pulumi.get_stack())
 
 
-def _known_keys() -> set[str]:
+def _known_keys(model: type[BaseModel] | None = None) -> set[str]:
+    # The environment is the stack's name unless a stack (archive-prod, prod-eu2) sets it.
     return {
         (field.alias or name)
-        for name, field in StackConfig.model_fields.items()
-        if name not in ("environment", "region")
+        for name, field in (model or StackConfig).model_fields.items()
+        if name != "region"
     }
 
 

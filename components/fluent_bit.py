@@ -33,6 +33,8 @@ class FluentBitDaemonSetArgs:
     audit_bucket: pulumi.Input[str]
     log_prefix: str
     provider: k8s.Provider
+    # The archive's region when it differs from the cluster's (a cluster stack elsewhere).
+    archive_region: str | None = None
     # The IRSA role; None runs without one (static keys from an optional Secret).
     role_arn: pulumi.Input[str] | None = None
     # False when the namespace exists already (shared with other tools).
@@ -89,7 +91,7 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
 
         self.config_text = pulumi.Output.from_input(args.audit_bucket).apply(
             lambda bucket: render_agent_config(
-                settings, args.context, bucket, args.region, args.log_prefix
+                settings, args.context, bucket, args.archive_region or args.region, args.log_prefix
             )
         )
         self.config_checksum = self.config_text.apply(config_checksum)

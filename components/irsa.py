@@ -22,6 +22,8 @@ class ServiceAccountRoleArgs:
     oidc_provider_url: pulumi.Input[str]
     # The inline permission, as an IAM policy document (data, not text).
     policy: pulumi.Input[Mapping[str, Any]]
+    # A fixed name (one an archive stack granted before the role existed); None: auto-named.
+    role_name: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -47,11 +49,15 @@ class ServiceAccountRole(pulumi.ComponentResource):
         )
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=args.role_name,
             description=(f"Assumed through IRSA by {args.namespace}/{args.service_account} only"),
             assume_role_policy=trust,
             max_session_duration=3600,
             tags={**args.tags, "purpose": "container-audit-log"},
-            opts=pulumi.ResourceOptions(parent=self),
+            # A fixed name cannot exist twice: a replacement must delete the old role first.
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=args.role_name is not None
+            ),
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",

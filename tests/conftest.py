@@ -11,17 +11,36 @@ from typing import Any
 import pytest
 
 from tests.agent_harness import AgentRunner, require_fluent_bit
-from tooling.engine import load_stack_file, run_program, run_stack, stack_names
+from tooling.engine import (
+    load_stack_file,
+    referenced_archive,
+    run_program,
+    run_stack,
+    stack_names,
+)
 from tooling.graph import RecordedResource, ResourceGraph
 from tooling.localrun import start_moto, supervised
 
-STACKS = stack_names()
+ALL_STACKS = stack_names()
+# Archive stacks hold the bucket only; STACKS are the ones with a cluster and an agent.
+ARCHIVE_STACKS = [
+    s for s in ALL_STACKS if load_stack_file(s)[0].get("container-audit-log:stackKind") == "archive"
+]
+STACKS = [s for s in ALL_STACKS if s not in ARCHIVE_STACKS]
 
 
 @cache
 def stack_graph(stack: str) -> ResourceGraph:
     """The graph of a repo stack, computed once per test session."""
-    return run_stack(stack)
+    archive = referenced_archive(stack)
+    references = {archive: stack_graph(archive).stack_outputs} if archive else None
+    return run_stack(stack, references=references)
+
+
+def archive_graph(stack: str) -> ResourceGraph:
+    """The graph holding a stack's archive: its archive stack's, or its own (combined)."""
+    archive = referenced_archive(stack)
+    return stack_graph(archive or stack)
 
 
 @pytest.fixture(params=STACKS)

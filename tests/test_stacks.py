@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import STACKS, stack_graph
+from tests.conftest import ALL_STACKS, ARCHIVE_STACKS, STACKS, stack_graph
 from tooling.engine import load_stack_file, run_program
 
 COMPONENTS = {
@@ -14,10 +14,14 @@ COMPONENTS = {
     "container-audit-log:agent:FluentBitDaemonSet",
 }
 AWS_STACKS = ["dev", "staging", "prod"]
+# Cluster stacks whose archive is a stack of its own.
+CLUSTER_STACKS = {"staging": "archive-staging", "prod": "archive-prod"}
 
 
-def test_the_four_environments_exist() -> None:
+def test_the_environments_exist_as_archive_cluster_and_combined_stacks() -> None:
     assert set(STACKS) == {"dev", "staging", "prod", "local"}
+    assert set(ARCHIVE_STACKS) == {"archive-staging", "archive-prod"}
+    assert set(ALL_STACKS) == set(STACKS) | set(ARCHIVE_STACKS)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -26,12 +30,21 @@ def test_stack_composes_the_pipeline(stack: str) -> None:
     types = {r.type for r in graph.resources}
     assert types >= COMPONENTS
     archive = "container-audit-log:storage:AuditLogBucket"
-    assert (archive in types) == (stack in AWS_STACKS)
+    assert (archive in types) == (stack == "dev")
+    assert ("container-audit-log:storage:ArchiveReference" in types) == (stack in CLUSTER_STACKS)
     assert graph.stack_outputs["bucketName"]
     assert graph.stack_outputs["logPrefix"].startswith("audit/")
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", ARCHIVE_STACKS)
+def test_archive_stack_holds_the_archive_and_no_cluster(stack: str) -> None:
+    types = {r.type for r in stack_graph(stack).resources}
+    assert "container-audit-log:storage:AuditLogBucket" in types
+    assert not types & COMPONENTS
+    assert not any(t.startswith("kubernetes:") or t.startswith("eks:") for t in types)
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_every_resource_hangs_under_a_component_or_the_stack(stack: str) -> None:
     graph = stack_graph(stack)
     urns = {r.urn for r in graph.resources}
@@ -40,13 +53,18 @@ def test_every_resource_hangs_under_a_component_or_the_stack(stack: str) -> None
             assert resource.parent in urns, resource.urn
 
 
-def test_prod_has_object_lock_and_a_rotating_kms_key() -> None:
-    graph = stack_graph("prod")
+def test_prod_archive_and_its_replica_have_object_lock_and_rotating_kms_keys() -> None:
+    graph = stack_graph("archive-prod")
     archive = graph.one("container-audit-log:storage:AuditLogBucket")
     [bucket] = [b for b in graph.children_of(archive.urn) if b.name == "audit-log-bucket"]
-    assert bucket.inputs["objectLockEnabled"] is True
-    lock = graph.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
-    assert lock.inputs["rule"]["defaultRetention"]["mode"] == "COMPLIANCE"
+    [replica] = [
+        b for b in graph.by_type("aws:s3/bucket:Bucket") if b.name == "audit-log-replica-bucket"
+    ]
+    assert (
+        bucket.inputs["objectLockEnabled"] is True and replica.inputs["objectLockEnabled"] is True
+    )
+    locks = graph.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    assert [lock.inputs["rule"]["defaultRetention"]["mode"] for lock in locks] == ["COMPLIANCE"] * 2
     keys = graph.by_type("aws:kms/key:Key")
     assert keys and all(k.inputs["enableKeyRotation"] is True for k in keys)
 
@@ -75,7 +93,7 @@ def test_local_creates_no_aws_resource_at_all() -> None:
     assert graph.stack_outputs["bucketName"] == "audit-log-local"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_iam_documents_have_no_wildcard_action_or_resource(stack: str) -> None:
     graph = stack_graph(stack)
     for resource in graph.by_type("aws:iam/rolePolicy:RolePolicy"):
@@ -104,10 +122,10 @@ def test_iam_documents_have_no_wildcard_action_or_resource(stack: str) -> None:
 def test_a_stack_in_another_partition_uses_its_arns_endpoints_and_principals(
     region: str, partition: str, suffix: str
 ) -> None:
-    raw, _ = load_stack_file("staging")
+    raw, _ = load_stack_file("dev")
     # The stack file's principals are in the aws partition; the config refuses them elsewhere.
     moved = {key: value.replace("arn:aws:", f"arn:{partition}:") for key, value in raw.items()}
-    graph = run_program("staging", {**moved, "aws:region": region})
+    graph = run_program("dev", {**moved, "aws:region": region})
     role_policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     resources = [r for s in role_policy["Statement"] for r in s["Resource"]]
     assert resources and all(r.startswith(f"arn:{partition}:") for r in resources)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tooling.diff import MARKER
-from tooling.engine import REPO_ROOT, stack_names
+from tooling.engine import REPO_ROOT, referenced_archive, stack_names
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -199,6 +199,8 @@ def test_pull_requests_get_tests_a_plan_diff_comment_and_previews() -> None:
     assert preview["if"] == "needs.preview-gate.outputs.enabled == 'true'"
     stacks = [entry["stack"] for entry in preview["strategy"]["matrix"]["include"]]
     assert set(stacks) <= set(stack_names())
+    # Both kinds are previewed: every stack but local (a developer's machine).
+    assert set(stacks) == set(stack_names()) - {"local"}
     for stack in stacks:
         assert (REPO_ROOT / "policy" / "config" / f"{stack}.json").is_file()
     aws = step_using(preview, "aws-actions/configure-aws-credentials")["with"]
@@ -207,18 +209,29 @@ def test_pull_requests_get_tests_a_plan_diff_comment_and_previews() -> None:
     assert pulumi["command"] == "preview"
     assert pulumi["comment-on-pr"] is True
     assert pulumi["policyPacks"] == "policy"
-    assert pulumi["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+    assert pulumi["policyPackConfigs"] == "${{ steps.policy-config.outputs.path }}"
+    _assert_policy_config_step(preview, "matrix.stack")
     assert pulumi["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
 
 
-def test_deploys_go_dev_then_staging_then_prod_each_in_its_environment() -> None:
+DEPLOYED = ("dev", "archive-staging", "staging", "archive-prod", "prod")
+
+
+def test_deploys_go_dev_then_each_archive_before_its_clusters_each_in_its_environment() -> None:
     workflow = load("deploy.yml")
     assert triggers(workflow) == {"push": {"branches": ["main"]}}
     jobs = workflow["jobs"]
     assert "test" in jobs["dev"]["needs"]
-    assert jobs["staging"]["needs"] == "dev"
-    assert jobs["prod"]["needs"] == "staging"
-    for stack in ("dev", "staging", "prod"):
+    assert jobs["archive-staging"]["needs"] == "dev"
+    assert jobs["staging"]["needs"] == "archive-staging"
+    assert jobs["archive-prod"]["needs"] == "staging"
+    assert jobs["prod"]["needs"] == "archive-prod"
+    # Every cluster stack's archive stack is updated before it.
+    for stack in DEPLOYED:
+        archive = referenced_archive(stack)
+        if archive is not None:
+            assert jobs[stack]["needs"] == archive
+    for stack in DEPLOYED:
         assert jobs[stack]["uses"] == _REUSABLE
         assert jobs[stack]["with"]["stack"] == stack
         # The called job holds deploy-<stack>; the same group on the caller would deadlock.
@@ -239,18 +252,27 @@ def test_deploys_go_dev_then_staging_then_prod_each_in_its_environment() -> None
     pulumi = step_using(up, "pulumi/actions")["with"]
     assert pulumi["command"] == "up"
     assert pulumi["policyPacks"] == "policy"
-    assert pulumi["policyPackConfigs"] == "policy/config/${{ inputs.stack }}.json"
+    assert pulumi["policyPackConfigs"] == "${{ steps.policy-config.outputs.path }}"
+    _assert_policy_config_step(up, "inputs.stack")
+
+
+def _assert_policy_config_step(job: dict[str, Any], stack_expression: str) -> None:
+    """The file `make plan` enforces: <stack>.json, else the environment's (prod-eu2)."""
+    [step] = [s for s in steps(job) if s.get("id") == "policy-config"]
+    assert step["env"]["STACK"] == "${{ " + stack_expression + " }}"
+    assert '--stack "$STACK" --policy-config-path' in step["run"]
+    assert step["run"].endswith('>> "$GITHUB_OUTPUT"')
 
 
 # --- where each stack deploys from -------------------------------------------------------------
 
-_RUNNER_CHOICE = re.compile(r"^\$\{\{ vars\.(DEPLOY_RUNNER_[A-Z]+) \|\| '(.+)' \}\}$")
+_RUNNER_CHOICE = re.compile(r"^\$\{\{ vars\.(DEPLOY_RUNNER_[A-Z_]+) \|\| '(.+)' \}\}$")
 
 
 def deploy_runners() -> dict[str, tuple[str, Any]]:
     """stack -> (the repository variable that chooses its runner, the default's labels)."""
     runners = {}
-    for stack in ("dev", "staging", "prod"):
+    for stack in DEPLOYED:
         match = _RUNNER_CHOICE.match(load("deploy.yml")["jobs"][stack]["with"]["runs-on"])
         assert match, f"deploy.yml {stack}: runs-on is not `vars.DEPLOY_RUNNER_<STACK> || default`"
         runners[stack] = (match[1], json.loads(match[2]))
@@ -261,7 +283,9 @@ def test_each_stack_deploys_from_a_configurable_runner_that_reaches_its_api() ->
     runners = deploy_runners()
     assert {stack: variable for stack, (variable, _) in runners.items()} == {
         "dev": "DEPLOY_RUNNER_DEV",
+        "archive-staging": "DEPLOY_RUNNER_ARCHIVE_STAGING",
         "staging": "DEPLOY_RUNNER_STAGING",
+        "archive-prod": "DEPLOY_RUNNER_ARCHIVE_PROD",
         "prod": "DEPLOY_RUNNER_PROD",
     }
     # Prod's API endpoint is private: only a runner inside the VPC reaches it.
@@ -269,6 +293,8 @@ def test_each_stack_deploys_from_a_configurable_runner_that_reaches_its_api() ->
         labels = runners[stack][1]
         assert labels[0] == "self-hosted" and f"container-audit-log-{stack}" in labels
     assert runners["dev"][1] == "ubuntu-24.04"
+    # The archives need no Kubernetes API.
+    assert runners["archive-staging"][1] == runners["archive-prod"][1] == "ubuntu-24.04"
 
 
 def test_previews_run_where_the_deploys_of_their_stack_run() -> None:

@@ -35,11 +35,13 @@ def plan_tree(graph: ResourceGraph) -> str:
         children.setdefault(resource.parent, []).append(resource)
     for siblings in children.values():
         siblings.sort(key=lambda r: (r.type, r.name))
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str]] = []
 
     def walk(resource: RecordedResource, prefix: str, last: bool, root: bool) -> None:
         branch = "" if root else ("└─ " if last else "├─ ")
-        rows.append((f"{prefix}{branch}{resource.type}", resource.name))
+        # `>` marks a read (StackReference), as `pulumi preview` shows `read`.
+        op = ">" if resource.read else "+"
+        rows.append((op, f"{prefix}{branch}{resource.type}", resource.name))
         kids = children.get(resource.urn, [])
         next_prefix = prefix if root else prefix + ("   " if last else "│  ")
         for index, kid in enumerate(kids):
@@ -47,10 +49,10 @@ def plan_tree(graph: ResourceGraph) -> str:
 
     for top in children.get(None, []):
         walk(top, "", True, True)
-    width = max((len(t) for t, _ in rows), default=4) + 2
+    width = max((len(t) for _, t, _ in rows), default=4) + 2
     lines = [f"Previewing update ({graph.stack}) [offline, under mocks]", ""]
     lines.append(f"     {'Type':<{width}}Name")
-    lines += [f" +   {type_:<{width}}{name}" for type_, name in rows]
+    lines += [f" {op}   {type_:<{width}}{name}" for op, type_, name in rows]
     count = graph.resource_count
     lines += ["", "Resources:", f"    + {count} to create", "", f"{count} resources"]
     return "\n".join(lines) + "\n"
@@ -81,6 +83,7 @@ def aws_documents(graph: ResourceGraph) -> Iterator[tuple[str, dict[str, Any]]]:
         "aws:iam/rolePolicy:RolePolicy": ("policy", "iam-role-policy-{}.json"),
         "aws:s3/bucketPolicy:BucketPolicy": ("policy", "s3-bucket-policy-{}.json"),
         "aws:kms/key:Key": ("policy", "kms-key-policy-{}.json"),
+        "aws:kms/keyPolicy:KeyPolicy": ("policy", "kms-key-policy-{}.json"),
     }
     for resource in sorted_resources(graph):
         if resource.type not in fields:
@@ -117,6 +120,32 @@ def query_artifacts(graph: ResourceGraph) -> Iterator[tuple[str, str]]:
             yield f"athena/query-{_safe(inputs['name'])}.sql", f"{header}\n{inputs['query']}\n"
 
 
+def destroy_text(graph: ResourceGraph) -> str:
+    """What `pulumi destroy` of this stack would do: deleted, kept in the cloud, refused."""
+    deleted, kept = graph.destroy_plan()
+    protected = [r for r in deleted if r.protect]
+    reads = [r for r in graph.resources if r.read]
+    lines = [f"Destroying {graph.stack} [offline, under mocks]", ""]
+    if protected:
+        lines += [
+            f"refused: {len(protected)} protected resources; `pulumi destroy` stops until "
+            "they are unprotected (`pulumi state unprotect`)",
+            "",
+        ]
+    lines += [
+        f"delete  {r.type}  {r.name}{'  (protected)' if r.protect else ''}"
+        for r in sorted(deleted, key=lambda r: r.urn)
+    ]
+    lines += [f"retain  {r.type}  {r.name}" for r in sorted(kept, key=lambda r: r.urn)]
+    lines += [f"read    {r.type}  {r.name}  (another stack's: untouched)" for r in reads]
+    lines += [
+        "",
+        f"{len(deleted)} to delete ({len(protected)} protected), {len(kept)} retained in the "
+        f"cloud, {len(reads)} read from other stacks",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write_plan(graph: ResourceGraph, out_dir: Path) -> dict[str, int]:
     """Write build/<stack>/ afresh; return counts for the summary line."""
     if out_dir.exists():
@@ -124,6 +153,7 @@ def write_plan(graph: ResourceGraph, out_dir: Path) -> dict[str, int]:
     (out_dir / "k8s").mkdir(parents=True)
     (out_dir / "aws").mkdir()
     _write(out_dir / "plan.txt", plan_tree(graph))
+    _write(out_dir / "destroy.txt", destroy_text(graph))
     _write(out_dir / "resources.json", _canonical(graph).to_json())
     manifests = list(kubernetes_manifests(graph))
     for filename, manifest in manifests:

@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from components.config import StackConfig
+from components.config import ArchiveStackConfig, StackConfig
 from components.settings import PROJECT
 
-_HIDDEN = {"environment", "region"}
+_HIDDEN = {"region"}
 
 
 def _type_name(annotation: Any) -> str:
@@ -75,26 +75,34 @@ def reference() -> str:
         "",
     ]
     seen: set[type[BaseModel]] = set()
-    queue: list[tuple[str, type[BaseModel]]] = [(f"{PROJECT}:", StackConfig)]
+    queue: list[tuple[str, type[BaseModel]]] = [
+        (f"{PROJECT}:", StackConfig),
+        (f"{PROJECT}:", ArchiveStackConfig),
+    ]
+    roots = {
+        StackConfig: "Top-level keys (combined and cluster stacks)",
+        ArchiveStackConfig: "Top-level keys of an archive stack (stackKind: archive)",
+    }
     while queue:
         path, model = queue.pop(0)
         if model in seen:
             continue
         seen.add(model)
-        title = "Top-level keys" if model is StackConfig else f"`{path}` ({model.__name__})"
+        root = model in roots
+        title = roots[model] if root else f"`{path}` ({model.__name__})"
         lines += [f"## {title}", ""]
         doc = (model.__doc__ or "").strip().splitlines()
-        if doc and model is not StackConfig:
+        if doc and not root:
             lines += [doc[0], ""]
         lines += ["| key | type | default | notes |", "| --- | --- | --- | --- |"]
         for name, field in model.model_fields.items():
-            if model is StackConfig and name in _HIDDEN:
+            if root and name in _HIDDEN:
                 continue
             key = field.alias or name
             notes = (field.description or "").replace("|", "\\|").replace("\n", " ")
             type_name = _type_name(field.annotation)
             lines.append(f"| `{key}` | {type_name} | {_default(field)} | {notes} |")
-            prefix = f"{path}{key}" if model is StackConfig else f"{path}.{key}"
+            prefix = f"{path}{key}" if root else f"{path}.{key}"
             for nested in _models_in(field.annotation):
                 label = (
                     prefix

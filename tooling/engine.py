@@ -23,6 +23,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.archive.reference import ArchiveReferenceArgs, registration_of
+from components.archive.settings import referenced_stack
+from components.config import load_stack_config
 from components.render.partition import partition_of
 from components.settings import PROJECT
 from tooling.graph import STACK_TYPE, RecordedResource, ResourceGraph
@@ -81,23 +84,47 @@ def _stable_id(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:12]
 
 
-class OfflineMocks(pulumi.runtime.Mocks):
-    """What the providers would compute, for the resource types this program creates."""
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 
-    def __init__(self, stack: str, region: str) -> None:
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """What the providers would compute, for the resource types this program creates.
+
+    `references` are the outputs of other stacks (by stack name), which a StackReference
+    reads: the offline plan of an archive stack feeds the cluster stacks that reference it.
+    """
+
+    def __init__(
+        self, stack: str, region: str, references: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         self.stack = stack
         self.region = region
+        self.references = dict(references or {})
+        # Explicit AWS providers (e.g. the archive replica's) by name: their region.
+        self.provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE_TYPE:
+            return self._stack_reference(str(args.inputs.get("name") or args.name))
+        if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+            self.provider_regions[args.name] = args.inputs["region"]
         # A remote component (eks:index:Cluster) only has the outputs it declares.
         state = dict(args.inputs) if args.custom else {}
         rid = f"{args.name}-{_stable_id(self.stack, args.typ, args.name)}"
-        computed = self._computed(args.typ, args.name, state, rid)
+        computed = self._computed(args.typ, args.name, state, rid, self._region_of(args))
         state.update(computed)
         return state.get("__id", rid), {k: v for k, v in state.items() if k != "__id"}
 
-    def _computed(self, typ: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
-        region, account = self.region, ACCOUNT_ID
+    def _region_of(self, args: mocks.MockResourceArgs) -> str:
+        # A provider reference is "<provider URN>::<id>"; the URN ends in its name.
+        parts = (args.provider or "").split("::")
+        return self.provider_regions.get(parts[-2], self.region) if len(parts) > 2 else self.region
+
+    def _computed(
+        self, typ: str, name: str, inputs: dict[str, Any], rid: str, region: str
+    ) -> dict[str, Any]:
+        account = ACCOUNT_ID
         # ARNs carry the region's partition (aws-cn, aws-us-gov), as the provider returns them.
         arn = f"arn:{_partition_name(region)}"
         if typ == "aws:s3/bucket:Bucket":
@@ -136,8 +163,26 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"metadata": metadata}
         return {}
 
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
-        # The program makes no provider calls; a new one must get a mock here first.
+    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
+        stack = referenced_stack(name)
+        if stack not in self.references:
+            raise StackFileError(
+                f"stack {self.stack} references stack {name!r}, which was not planned "
+                f"(no Pulumi.{stack}.yaml beside it?)"
+            )
+        outputs = dict(self.references[stack])
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == _CALLER_IDENTITY:
+            account = ACCOUNT_ID
+            return {
+                "accountId": account,
+                "arn": f"arn:{_partition_name(self.region)}:iam::{account}:role/deploy",
+                "id": account,
+                "userId": "AROAOFFLINEDEPLOYROLE",
+            }, []
+        # A new provider call must get a mock here first.
         raise NotImplementedError(f"the offline engine has no mock for the call {args.token}")
 
 
@@ -180,20 +225,36 @@ class RecordingMonitor(mocks.MockMonitor):
             urn=urn, id=resource_id or "", object=wire_state
         )
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        inputs = _plain(json_format.MessageToDict(request.properties))
+        state = _plain(json_format.MessageToDict(response.properties))
+        self._record(request, response.urn, inputs, state, read=True)
+        return response
+
     def _record(
-        self, request: Any, urn: str, inputs: dict[str, Any], state: dict[str, Any]
+        self,
+        request: Any,
+        urn: str,
+        inputs: dict[str, Any],
+        state: dict[str, Any],
+        *,
+        read: bool = False,
     ) -> None:
         self.recorded.append(
             RecordedResource(
                 urn=urn,
                 type=request.type,
                 name=request.name,
-                custom=bool(request.custom),
+                custom=bool(getattr(request, "custom", True)),
                 parent=request.parent or None,
-                dependencies=tuple(sorted(set(request.dependencies))),
+                dependencies=tuple(sorted(set(getattr(request, "dependencies", ())))),
                 provider=request.provider or None,
                 inputs=inputs,
                 outputs=_plain(state),
+                protect=bool(getattr(request, "protect", False)),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+                read=read,
             )
         )
 
@@ -227,10 +288,14 @@ def run_program(
     config: Mapping[str, str],
     program: Callable[[], None] | None = None,
     secret_keys: list[str] | None = None,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ResourceGraph:
-    """Run `program` (default: the repo's `__main__.py`) as stack `stack`; return its graph."""
+    """Run `program` (default: the repo's `__main__.py`) as stack `stack`; return its graph.
+
+    `references`: the outputs of the stacks it references (stack name -> outputs).
+    """
     region = config.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(OfflineMocks(stack, region))
+    monitor = RecordingMonitor(OfflineMocks(stack, region, references))
     pulumi.runtime.set_all_config(dict(config), secret_keys or [])
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
@@ -258,6 +323,51 @@ def run_program(
     )
 
 
-def run_stack(stack: str, root: Path = REPO_ROOT) -> ResourceGraph:
+ARCHIVE_STACK_KEY = f"{PROJECT}:archiveStack"
+
+
+def referenced_archive(stack: str, root: Path = REPO_ROOT) -> str | None:
+    """The archive stack a cluster stack's file references, if any (by its stack name)."""
+    raw, _ = load_stack_file(stack, root)
+    reference = raw.get(ARCHIVE_STACK_KEY)
+    return referenced_stack(reference) if reference else None
+
+
+def run_stack(
+    stack: str,
+    root: Path = REPO_ROOT,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ResourceGraph:
+    """Plan one stack; a cluster stack's archive is planned first unless its outputs are given."""
     raw, secret_keys = load_stack_file(stack, root)
-    return run_program(stack, raw, secret_keys=secret_keys)
+    known = dict(references or {})
+    archive = referenced_archive(stack, root)
+    if archive is not None:
+        if archive == stack:
+            raise StackFileError(f"Pulumi.{stack}.yaml: archiveStack references itself")
+        if archive not in known:
+            known[archive] = run_stack(archive, root, known).stack_outputs
+        _check_registration(stack, raw, known[archive])
+    return run_program(stack, raw, secret_keys=secret_keys, references=known)
+
+
+def _check_registration(stack: str, raw: Mapping[str, str], archive: Mapping[str, Any]) -> None:
+    """The check the program makes on its StackReference, made before it runs.
+
+    The same ArchiveReferenceError, but not from inside an apply: a program that fails
+    half way leaves callbacks behind that would disturb the next plan in this process.
+    """
+    cfg = load_stack_config(raw, stack)
+    if cfg.archive_stack is not None:
+        registration_of(
+            archive.get("clusters"),
+            ArchiveReferenceArgs(cfg.archive_stack, stack, cfg.log_prefix, cfg.archive_aws_region),
+            ACCOUNT_ID,  # where the offline engine "deploys" every stack
+            archive.get("region"),
+        )
+
+
+def planning_order(stacks: list[str], root: Path = REPO_ROOT) -> list[str]:
+    """Archive stacks (those others reference, and those of kind archive) before the rest."""
+    kinds = {s: load_stack_file(s, root)[0].get(f"{PROJECT}:stackKind") for s in stacks}
+    return sorted(stacks, key=lambda s: (kinds[s] != "archive", s))

@@ -26,6 +26,11 @@ class RecordedResource:
     provider: str | None
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Resource options the engine acts on at destroy time.
+    protect: bool = False
+    retain_on_delete: bool = False
+    # A read of something another stack owns (a StackReference): never created or deleted.
+    read: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,21 @@ class ResourceGraph:
     def resource_count(self) -> int:
         """Resources as `pulumi preview` counts them: all but the stack itself."""
         return sum(1 for r in self.resources if r.type != STACK_TYPE)
+
+    def destroy_plan(self) -> tuple[list[RecordedResource], list[RecordedResource]]:
+        """What `pulumi destroy` would delete, and what it would leave in the cloud.
+
+        Reads (StackReferences) are another stack's: never deleted. Resources with
+        retain_on_delete leave the stack but stay in the cloud. (Protected resources make
+        destroy refuse until unprotected; they are listed with what would be deleted.)
+        """
+        deleted = [
+            r
+            for r in self.resources
+            if r.type != STACK_TYPE and not r.read and not r.retain_on_delete
+        ]
+        kept = [r for r in self.resources if r.retain_on_delete and not r.read]
+        return deleted, kept
 
     def by_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]

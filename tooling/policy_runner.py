@@ -345,7 +345,9 @@ def _provider(
 
 
 def _options(resource: RecordedResource) -> analyzer_pb2.AnalyzerResourceOptions:
-    return analyzer_pb2.AnalyzerResourceOptions(parent=resource.parent or "")
+    return analyzer_pb2.AnalyzerResourceOptions(
+        parent=resource.parent or "", protect=resource.protect
+    )
 
 
 def _analyze_request(

@@ -270,26 +270,43 @@ class StackQueryTarget:
 
 
 def stack_target(stack: str) -> StackQueryTarget:
-    from components.config import ConfigError, load_stack_config
-    from tooling.engine import StackFileError, load_stack_file
+    from components.config import ConfigError, load_archive_config, load_stack_config
+    from tooling.engine import StackFileError, load_stack_file, referenced_archive
 
     try:
         raw, _ = load_stack_file(stack)
         cfg = load_stack_config(raw, stack)
     except (StackFileError, ConfigError) as error:
         raise QueryError(str(error).replace("\n", "; ")) from None
-    bucket = cfg.bucket.name or "unset"
-    routes = cfg.agent.with_default_bucket(bucket, cfg.region, cfg.log_prefix).s3_routes
+    bucket_name, query = cfg.bucket.name, cfg.query
+    database, workgroup = (
+        query.database_name(cfg.environment),
+        query.workgroup_name(cfg.environment),
+    )
+    archive = referenced_archive(stack)
+    if archive is not None:
+        # A cluster stack's table and workgroup are in its archive stack, one per cluster.
+        try:
+            archive_raw, _ = load_stack_file(archive)
+            archive_cfg = load_archive_config(archive_raw, archive)
+        except (StackFileError, ConfigError) as error:
+            raise QueryError(str(error).replace("\n", "; ")) from None
+        bucket_name = archive_cfg.bucket.name
+        query = archive_cfg.query.for_cluster(stack, archive_cfg.environment)
+        database, workgroup = query.database_name(""), query.workgroup_name("")
+    bucket = bucket_name or "unset"
+    region = cfg.archive_aws_region
+    routes = cfg.agent.with_default_bucket(bucket, region, cfg.log_prefix).s3_routes
     if not routes:
         raise QueryError(f"stack {stack!r} has no S3 route: there is no archive to query")
     return StackQueryTarget(
         layout=routes[0].layout,
         tags=archive_tags(cfg.agent.tag),
-        region=cfg.region,
-        bucket=cfg.bucket.name,
-        database=cfg.query.database_name(cfg.environment),
-        table=cfg.query.table,
-        workgroup=cfg.query.workgroup_name(cfg.environment),
+        region=region,
+        bucket=bucket_name,
+        database=database,
+        table=query.table,
+        workgroup=workgroup,
     )
 
 

@@ -102,14 +102,19 @@ class ArchiveAccess:
     role_policy: dict[str, Any]
 
     @classmethod
-    def from_graph(cls, graph: ResourceGraph) -> ArchiveAccess:
+    def from_graph(
+        cls, graph: ResourceGraph, archive: ResourceGraph | None = None
+    ) -> ArchiveAccess:
+        """The agent's access from a stack's plan; a cluster stack's bucket policy is in the
+        plan of its archive stack (`archive`)."""
         outputs = graph.stack_outputs
         bucket_arn = str(outputs["bucketArn"])
         bucket_name = str(outputs["bucketName"])
-        # The archive's own policy (its access-log bucket has another).
+        # The archive's own policy (its access-log bucket has another; a cluster stack's is
+        # in its archive stack's plan).
         [bucket_policy] = [
             r
-            for r in graph.by_type("aws:s3/bucketPolicy:BucketPolicy")
+            for r in (archive or graph).by_type("aws:s3/bucketPolicy:BucketPolicy")
             if r.inputs.get("bucket") == bucket_name
         ]
         return cls(

@@ -62,3 +62,13 @@ class QuerySettings(CamelModel):
 
     def workgroup_name(self, environment: str) -> str:
         return self.workgroup or f"container-audit-{environment}"
+
+    def for_cluster(self, cluster_stack: str, environment: str) -> QuerySettings:
+        """An archive stack's query layer for one registered cluster: names of its own."""
+        suffix = re.sub(r"[^a-z0-9_]", "_", cluster_stack.lower())
+        return self.model_copy(
+            update={
+                "database": f"{self.database_name(environment)}_{suffix}"[:255],
+                "workgroup": f"{self.workgroup_name(environment)}-{cluster_stack}"[:128],
+            }
+        )

@@ -18,6 +18,7 @@ from . import (
     kubernetes,
     nodes,
     pod_security,
+    protection,
     s3,
     s3_logging,
     stack,
@@ -41,6 +42,7 @@ def all_policies() -> list[Policy]:
         *pod_security.policies(),
         *stack.policies(),
         *athena.policies(),
+        *protection.policies(),
     ]
 
 

@@ -18,7 +18,7 @@ from pulumi_policy import EnforcementLevel, Policy, Severity
 
 from . import iam_documents as iam
 from .archive_policy import archive_key, bucket_arn
-from .common import UNKNOWN, StackReport, StackResource, as_list, dicts, stack_policy
+from .common import UNKNOWN, StackReport, StackResource, as_list, dicts, get, stack_policy
 from .iam import ATTACHMENT_TYPES, ROLE_POLICY_TYPE, ROLE_TYPE
 from .iam_eval import Request, all_actions, expand_actions, glob_matches
 from .probes import FOREIGN_KEY_ID, arn_part, document, identity_decision
@@ -203,10 +203,14 @@ def _check(resources: list[StackResource], config: Mapping[str, Any], report: St
         if any(t is UNKNOWN for t in texts):
             continue
         policies = [d for d in (document(t) for t in texts) if d is not None]
-        for archive in archives:
-            arn = bucket_arn(archive)
-            key = archive_key(archive, resources)
-            if arn is None or key is UNKNOWN:
+        # The stack's own archive, or (a cluster stack) the one its StackReference reads.
+        targets = [(bucket_arn(a), archive_key(a, resources)) for a in archives] + [
+            (get(r.props, "outputs", "bucketArn"), get(r.props, "outputs", "kmsKeyArn"))
+            for r in resources
+            if r.type == "pulumi:pulumi:StackReference"
+        ]
+        for arn, key in targets:
+            if not isinstance(arn, str) or key is UNKNOWN:
                 continue
             for problem in _judge(
                 policies,

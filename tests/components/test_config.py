@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError, StackConfig, load_stack_config
+from components.config import ConfigError, StackConfig, load_archive_config, load_stack_config
 from tooling.engine import load_stack_file
 
 NS = "container-audit-log"
@@ -42,9 +42,9 @@ def test_every_stack_file_is_valid(stack: str) -> None:
     assert cfg.environment == stack
 
 
-def test_prod_turns_on_object_lock_in_compliance_mode() -> None:
-    raw, _ = load_stack_file("prod")
-    lock = load_stack_config(raw, "prod").bucket.object_lock
+def test_prod_archive_turns_on_object_lock_in_compliance_mode() -> None:
+    raw, _ = load_stack_file("archive-prod")
+    lock = load_archive_config(raw, "archive-prod").bucket.object_lock
     assert lock.enabled and lock.mode == "COMPLIANCE"
 
 

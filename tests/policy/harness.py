@@ -44,9 +44,9 @@ def changed(props: Mapping[str, Any], path: tuple[str | int, ...], value: Any) -
     return result
 
 
-def _options(parent: str | None = None) -> PolicyResourceOptions:
+def _options(parent: str | None = None, protect: bool = False) -> PolicyResourceOptions:
     return PolicyResourceOptions(
-        protect=False,
+        protect=protect,
         ignore_changes=[],
         delete_before_replace=None,
         aliases=[],
@@ -56,7 +56,13 @@ def _options(parent: str | None = None) -> PolicyResourceOptions:
     )
 
 
-def analyze(type_token: str, props: Mapping[str, Any], config: Config | None = None) -> Fired:
+def analyze(
+    type_token: str,
+    props: Mapping[str, Any],
+    config: Config | None = None,
+    *,
+    protect: bool = False,
+) -> Fired:
     """Policy name -> messages, for every resource policy that fires on one resource."""
     fired: Fired = defaultdict(list)
     for policy in all_policies():
@@ -67,7 +73,7 @@ def analyze(type_token: str, props: Mapping[str, Any], config: Config | None = N
             props=unknown_checking_proxy(dict(props)),
             urn=urn(type_token, "subject"),
             name="subject",
-            opts=_options(),
+            opts=_options(protect=protect),
             provider=None,
             config=(config or {}).get(policy.name),
         )

@@ -14,7 +14,8 @@ from tooling.engine import load_stack_file
 from tooling.policy_runner import PolicyConfigError, load_policy_config, resolve_policy_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policy" / "config"
-STACKS = ("dev", "staging", "prod", "local")
+CLUSTER_STACKS = ("dev", "staging", "prod", "local")
+STACKS = (*CLUSTER_STACKS, "archive-staging", "archive-prod")
 NODE_AGENTS = [
     {"namespace": "audit-logging", "name": "fluent-bit"},
     {"namespace": "audit-logging", "name": "node-syslog"},
@@ -71,16 +72,24 @@ def test_enforcement_level_per_stack(stack: str, level: int) -> None:
     assert {c.enforcementLevel for c in resolved(stack).values()} == {level}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLUSTER_STACKS)
 def test_node_agents_are_the_fluent_bit_and_rsyslog_daemonsets(stack: str) -> None:
     config = properties(resolved(stack)["k8s-host-access-allow-listed"])
     assert config["nodeAgents"] == NODE_AGENTS
 
 
-def test_prod_requires_object_lock_and_kms() -> None:
-    config = resolved("prod")
+@pytest.mark.parametrize("stack", ["prod", "archive-prod"])
+def test_prod_requires_object_lock_and_kms(stack: str) -> None:
+    config = resolved(stack)
     assert properties(config["s3-object-lock"])["requireObjectLock"] is True
     assert properties(config["s3-encryption-kms"])["requireKms"] is True
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "archive-staging", "archive-prod"])
+def test_staging_and_prod_refuse_an_unprotected_archive(stack: str) -> None:
+    config = resolved(stack)["archive-protected"]
+    assert config.enforcementLevel == analyzer_pb2.MANDATORY
+    assert properties(config)["requireProtection"] is True
 
 
 def test_unknown_policy_name_is_rejected() -> None:
@@ -117,7 +126,7 @@ def test_policy_level_overrides_all_and_defaults_fill_properties() -> None:
     assert properties(config["s3-lifecycle-abort-multipart"]) == {"maxDaysAfterInitiation": 7}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLUSTER_STACKS)
 def test_agent_prefix_is_the_stacks_log_prefix(stack: str) -> None:
     # The pack guards the prefix the stack writes; the two must move together.
     stack_file = load_stack_file(stack)[0]
@@ -131,6 +140,6 @@ def test_digests_are_required_in_prod_only() -> None:
         stack: json_format.MessageToDict(resolved(stack)["k8s-image-pinned"].properties)[
             "requireDigest"
         ]
-        for stack in STACKS
+        for stack in CLUSTER_STACKS
     }
     assert required == {"dev": False, "staging": False, "prod": True, "local": False}

@@ -17,6 +17,7 @@ from tests.policy.policies import (
     test_kubernetes,
     test_nodes,
     test_pod_security,
+    test_protection,
     test_s3,
     test_stack,
 )
@@ -52,6 +53,7 @@ def test_every_policy_has_a_violating_case() -> None:
             test_nodes,
             test_pod_security,
             test_athena,
+            test_protection,
         )
         for param in module.VIOLATIONS
     }

@@ -24,7 +24,7 @@ import yaml
 
 from demo.audit_events import Identity, format_event
 from tests.agent_harness import REGION, AgentRunner
-from tests.conftest import stack_graph
+from tests.conftest import archive_graph, stack_graph
 from tests.tooling.s3_access_cases import denied, must_refuse, pre_fix_bucket_policy
 from tooling.artifacts import daemon_configs
 from tooling.localrun import create_bucket, supervised
@@ -129,7 +129,7 @@ def test_the_agent_made_every_kind_of_write(
 def test_every_request_of_the_agent_is_allowed(
     stack: str, agent_calls: dict[str, list[S3Call]]
 ) -> None:
-    access = ArchiveAccess.from_graph(stack_graph(stack))
+    access = ArchiveAccess.from_graph(stack_graph(stack), archive_graph(stack))
     assert denied(access, agent_calls[stack]) == []
 
 
@@ -138,7 +138,7 @@ def test_variants_the_archive_must_refuse_are_refused(
     stack: str, agent_calls: dict[str, list[S3Call]]
 ) -> None:
     graph = stack_graph(stack)
-    access = ArchiveAccess.from_graph(graph)
+    access = ArchiveAccess.from_graph(graph, archive_graph(stack))
     for call in agent_calls[stack]:
         decisions = must_refuse(access, call, graph.stack_outputs["kmsKeyArn"])
         allowed = [label for label, decision in decisions.items() if decision == "allow"]
@@ -150,7 +150,7 @@ def test_regression_the_pre_fix_bucket_policy_denies_the_agents_requests(
     stack: str, agent_calls: dict[str, list[S3Call]]
 ) -> None:
     graph = stack_graph(stack)
-    access = ArchiveAccess.from_graph(graph)
+    access = ArchiveAccess.from_graph(graph, archive_graph(stack))
     old = pre_fix_bucket_policy(graph.stack_outputs["bucketArn"], graph.stack_outputs["kmsKeyArn"])
     decisions = {
         call.operation: access.decide(call, bucket_policy=old).decision

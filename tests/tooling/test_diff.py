@@ -125,8 +125,10 @@ def test_one_config_value_changes_exactly_what_it_drives(clone: Path) -> None:
     diff = plan_diff(clone, "HEAD~1")
 
     by_stack = {s.stack: s for s in diff.stacks}
-    assert sorted(by_stack) == ["dev", "local", "prod", "staging"]
-    for other in ("local", "prod", "staging"):
+    # Both kinds: the archive stacks are planned (first) and compared too.
+    others = ("archive-prod", "archive-staging", "local", "prod", "staging")
+    assert sorted(by_stack) == sorted(["dev", *others])
+    for other in others:
         assert not by_stack[other].changed, render_text(diff)
     dev = by_stack["dev"]
     assert dev.count("+") == dev.count("-") == 0
@@ -151,7 +153,7 @@ def test_one_config_value_changes_exactly_what_it_drives(clone: Path) -> None:
     assert not dev.policy  # same violations (none) before and after
 
     text = render_text(diff)
-    for other in ("local", "prod", "staging"):
+    for other in others:
         assert f"{other}: no changes" in text.splitlines()
     assert "dev: +0 ~2 -0 (3 files)" in text.splitlines()
     assert worktrees(clone) == 1  # the BASE worktree is gone

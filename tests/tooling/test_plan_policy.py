@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import components.render.iam as iam
-from tests.conftest import STACKS
+from tests.conftest import ALL_STACKS
 from tooling.engine import REPO_ROOT
 from tooling.plan import EXIT_POLICY, main, plan_stack
 
@@ -33,7 +33,7 @@ def _violated(stack: str, stacks: Path, build: Path) -> set[str]:
     return {v.policy for v in report.mandatory}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_every_stack_has_no_mandatory_violation(stack: str, tmp_path: Path) -> None:
     report = plan_stack(stack, tmp_path).policy
     assert report.mandatory == ()
@@ -41,28 +41,30 @@ def test_every_stack_has_no_mandatory_violation(stack: str, tmp_path: Path) -> N
     assert text.rstrip().endswith("policies, 0 violations: PASS")
 
 
-def test_object_lock_off_in_prod_fails_the_plan(
+def test_object_lock_off_in_the_prod_archive_fails_the_plan(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def unlock(config: dict[str, Any]) -> None:
         config["container-audit-log:bucket"]["objectLock"]["enabled"] = False
 
-    stacks = _stacks(tmp_path, "prod", unlock)
+    stacks = _stacks(tmp_path, "archive-prod", unlock)
     code = main(
-        ["--stack", "prod", "--stacks-dir", str(stacks), "--build-dir", str(tmp_path / "b")]
+        [
+            *("--stack", "archive-prod", "--stacks-dir", str(stacks)),
+            *("--build-dir", str(tmp_path / "b")),
+        ]
     )
     assert code == EXIT_POLICY
     errors = capsys.readouterr().err
     assert "s3-object-lock" in errors and "aws:s3/bucket:Bucket" in errors
 
 
-def test_sse_s3_in_prod_fails_on_kms(tmp_path: Path) -> None:
+def test_sse_s3_in_the_prod_archive_fails_on_kms(tmp_path: Path) -> None:
     def sse_s3(config: dict[str, Any]) -> None:
         config["container-audit-log:bucket"]["encryption"] = "sse-s3"
 
-    assert "s3-encryption-kms" in _violated(
-        "prod", _stacks(tmp_path, "prod", sse_s3), tmp_path / "b"
-    )
+    violated = _violated("archive-prod", _stacks(tmp_path, "archive-prod", sse_s3), tmp_path / "b")
+    assert "s3-encryption-kms" in violated
 
 
 def test_api_open_to_an_unlisted_range_fails_in_staging(tmp_path: Path) -> None:

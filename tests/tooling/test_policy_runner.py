@@ -35,7 +35,10 @@ def _as_mocks_record_it(resource: RecordedResource) -> RecordedResource:
         return dataclasses.replace(resource, dependencies=())
     if resource.type == c.BUCKET_T:
         inputs = {k: v for k, v in resource.inputs.items() if k != "bucket"}
-        return dataclasses.replace(resource, inputs=inputs, outputs={"bucket": c.BUCKET})
+        # A compliant archive bucket is protected (archive-protected, in staging's config).
+        return dataclasses.replace(
+            resource, inputs=inputs, outputs={"bucket": c.BUCKET}, protect=True
+        )
     if resource.inputs.get("bucket") == c.BUCKET and resource.type.startswith("aws:s3/"):
         return dataclasses.replace(resource, inputs={**resource.inputs, "bucket": MOCK_BUCKET_ID})
     return resource
@@ -51,7 +54,8 @@ def _violating() -> ResourceGraph:
             inputs = changed(inputs, ("versioningConfiguration", "status"), "Suspended")
         if resource.type == c.DEPLOYMENT_T:
             inputs = changed(inputs, PRIVILEGED, True)
-        resources.append(dataclasses.replace(resource, inputs=inputs))
+        protect = resource.type == c.BUCKET_T
+        resources.append(dataclasses.replace(resource, inputs=inputs, protect=protect))
     return c.graph(resources)
 
 

@@ -270,3 +270,21 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         and "must be an integer" in lines[1]
         and "not a directory" in lines[2]
     )
+
+
+@pytest.mark.parametrize(
+    ("cluster", "archive"), [("staging", "archive-staging"), ("prod", "archive-prod")]
+)
+def test_a_cluster_stack_queries_the_table_its_archive_stack_made_for_it(
+    cluster: str, archive: str
+) -> None:
+    from tests.conftest import stack_graph
+
+    target = query.stack_target(cluster)
+    graph = stack_graph(archive)
+    workgroups = {r.inputs["name"] for r in graph.by_type("aws:athena/workgroup:Workgroup")}
+    databases = {
+        r.inputs["name"] for r in graph.by_type("aws:glue/catalogDatabase:CatalogDatabase")
+    }
+    assert target.workgroup in workgroups and target.database in databases
+    assert target.layout.key_prefix == f"audit/{cluster}/"

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import pytest
 
-from tests.conftest import stack_graph
+from tests.conftest import archive_graph, stack_graph
 from tests.tooling.s3_access_cases import denied, must_refuse, pre_fix_bucket_policy
 from tooling.recording_proxy import RecordedRequest
 from tooling.s3_authorization import ArchiveAccess, S3Call, s3_call
@@ -82,14 +82,14 @@ def _agent_calls(access: ArchiveAccess, prefix: str) -> list[S3Call]:
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_the_planned_policies_allow_every_call_of_the_agent(stack: str) -> None:
     graph = stack_graph(stack)
-    access = ArchiveAccess.from_graph(graph)
+    access = ArchiveAccess.from_graph(graph, archive_graph(stack))
     assert denied(access, _agent_calls(access, graph.stack_outputs["logPrefix"])) == []
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_the_planned_policies_refuse_what_the_archive_must_refuse(stack: str) -> None:
     graph = stack_graph(stack)
-    access = ArchiveAccess.from_graph(graph)
+    access = ArchiveAccess.from_graph(graph, archive_graph(stack))
     key = graph.stack_outputs["kmsKeyArn"]
     for call in _agent_calls(access, graph.stack_outputs["logPrefix"]):
         decisions = must_refuse(access, call, key)
@@ -103,7 +103,7 @@ def test_the_planned_policies_refuse_what_the_archive_must_refuse(stack: str) ->
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_regression_the_pre_fix_bucket_policy_denies_the_agents_uploads(stack: str) -> None:
     graph = stack_graph(stack)
-    access = ArchiveAccess.from_graph(graph)
+    access = ArchiveAccess.from_graph(graph, archive_graph(stack))
     old = pre_fix_bucket_policy(graph.stack_outputs["bucketArn"], graph.stack_outputs["kmsKeyArn"])
     decisions = {
         call.operation: access.decide(call, bucket_policy=old)

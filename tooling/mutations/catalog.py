@@ -8,6 +8,7 @@ a weakened one), both are here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,6 +184,20 @@ def _sse_s3_in_prod(e: GraphEdit) -> None:
 def _aws_managed_key(e: GraphEdit) -> None:
     """SSE-KMS without a key id: the AWS-managed key, whose policy nobody controls."""
     e.delete(_archive(e, SSE), ("rules", 0, "applyServerSideEncryptionByDefault", "kmsMasterKeyId"))
+
+
+@mutation("archive-protected", "prod", "archive-protected")
+def _archive_unprotected(e: GraphEdit) -> None:
+    """The archive's bucket is deployed without `protect`: a destroy would delete it."""
+    bucket = _archive(e, BUCKET)
+    e.replace_resource(bucket, dataclasses.replace(bucket, protect=False))
+
+
+@mutation("archive-protected", "staging", "archive-protected")
+def _archive_key_unprotected(e: GraphEdit) -> None:
+    """The archive's key is deployed without `protect`: deleting it loses every record."""
+    key = _archive(e, KEY)
+    e.replace_resource(key, dataclasses.replace(key, protect=False))
 
 
 @mutation("archive-bucket-key", "prod", "s3-bucket-key-enabled")
@@ -750,7 +765,8 @@ WORKGROUP = "aws:athena/workgroup:Workgroup"
 
 
 def _workgroup(e: GraphEdit) -> RecordedResource:
-    return e.find(WORKGROUP, "archive-query-workgroup")
+    # The stack's one workgroup: archive-query-workgroup, or an archive stack's per cluster.
+    return e.find(WORKGROUP)
 
 
 @mutation("query-guarded", "prod", "athena-workgroup-enforced")

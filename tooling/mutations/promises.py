@@ -52,6 +52,13 @@ PROMISES: tuple[Promise, ...] = (
         ("s3-public-access-block", "s3-no-public-acl", "s3-ownership-enforced"),
     ),
     Promise(
+        "archive-protected",
+        "archive",
+        "In staging and prod the archive's buckets and keys are protected: a destroy or "
+        "replacement of the archive stack cannot delete them.",
+        ("archive-protected",),
+    ),
+    Promise(
         "archive-tls-only",
         "archive",
         "Every request without TLS is denied.",

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.engine import REPO_ROOT, run_stack
+from tooling.engine import REPO_ROOT, referenced_archive, run_stack
 from tooling.graph import ResourceGraph
 from tooling.mutations.catalog import Mutation
-from tooling.mutations.graph_edit import GraphEdit
+from tooling.mutations.graph_edit import EditError, GraphEdit
 from tooling.policy_runner import PolicyReport, pack_session
 
 POLICY_CONFIG_DIR = REPO_ROOT / "policy" / "config"
@@ -54,19 +54,39 @@ def run_mutations(
         by_stack.setdefault(mutation.stack, []).append(mutation)
     outcomes: list[Outcome] = []
     for stack, stack_mutations in by_stack.items():
-        graph = graph_of(stack)
-        with pack_session(graph, config_dir / f"{stack}.json") as session:
-            baseline = session.analyze(graph)
-            before = _keys(baseline)
-            for mutation in stack_mutations:
-                edit = GraphEdit(graph)
-                mutation.edit(edit)
-                new = _keys(session.analyze(edit.result())) - before
-                outcomes.append(
-                    Outcome(
-                        mutation=mutation,
-                        caught=frozenset(policy for policy, _, _ in new),
-                        levels=baseline.levels,
+        pending = list(stack_mutations)
+        # A cluster stack's deployment includes its archive stack: a break of the archive
+        # (its bucket, key, policies) is made there, under that stack's policy config.
+        for target in _deployment(stack):
+            graph = graph_of(target)
+            missed: list[Mutation] = []
+            with pack_session(graph, config_dir / f"{target}.json") as session:
+                baseline = session.analyze(graph)
+                before = _keys(baseline)
+                for mutation in pending:
+                    edit = GraphEdit(graph)
+                    try:
+                        mutation.edit(edit)
+                    except EditError:
+                        missed.append(mutation)
+                        continue
+                    new = _keys(session.analyze(edit.result())) - before
+                    outcomes.append(
+                        Outcome(
+                            mutation=mutation,
+                            caught=frozenset(policy for policy, _, _ in new),
+                            levels=baseline.levels,
+                        )
                     )
-                )
+            pending = missed
+            if not pending:
+                break
+        for mutation in pending:
+            mutation.edit(GraphEdit(graph_of(stack)))  # raises the EditError that says why
     return outcomes
+
+
+def _deployment(stack: str) -> list[str]:
+    """The stack, then the archive stack it references (if any)."""
+    archive = referenced_archive(stack)
+    return [stack, archive] if archive else [stack]
