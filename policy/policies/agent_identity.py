@@ -203,23 +203,38 @@ def _check(resources: list[StackResource], config: Mapping[str, Any], report: St
         if any(t is UNKNOWN for t in texts):
             continue
         policies = [d for d in (document(t) for t in texts) if d is not None]
-        # The stack's own archive, or (a cluster stack) the one its StackReference reads.
-        targets = [(bucket_arn(a), archive_key(a, resources)) for a in archives] + [
-            (get(r.props, "outputs", "bucketArn"), get(r.props, "outputs", "kmsKeyArn"))
+        # The stack's own archive under the configured prefix, or (a cluster stack) the one
+        # its StackReference reads, under the prefix that archive registered for this stack.
+        targets = [
+            (bucket_arn(a), archive_key(a, resources), str(config["logPrefix"])) for a in archives
+        ] + [
+            (
+                get(r.props, "outputs", "bucketArn"),
+                get(r.props, "outputs", "kmsKeyArn"),
+                _registered_prefix(r, str(config["logPrefix"])),
+            )
             for r in resources
             if r.type == "pulumi:pulumi:StackReference"
         ]
-        for arn, key in targets:
+        for arn, key, prefix in targets:
             if not isinstance(arn, str) or key is UNKNOWN:
                 continue
             for problem in _judge(
                 policies,
                 arn,
-                str(config["logPrefix"]),
+                prefix,
                 key if isinstance(key, str) else None,
                 [str(a) for a in as_list(config["otherActions"])],
             ):
                 report(f"the agent's role {problem}", role.urn)
+
+
+def _registered_prefix(reference: StackResource, fallback: str) -> str:
+    """The prefix the referenced archive registered for this stack (its `clusters` output,
+    by the stack name in the reference's URN), else the configured one."""
+    stack = str(reference.urn).split("::", 1)[0].removeprefix("urn:pulumi:")
+    prefix = get(reference.props, "outputs", "clusters", stack, "prefix")
+    return prefix if isinstance(prefix, str) else fallback
 
 
 def policies() -> list[Policy]:
