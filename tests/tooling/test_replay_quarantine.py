@@ -11,13 +11,10 @@ import gzip
 import json
 import secrets
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tooling.archive import audit_params, decode_body
 from tooling.replay_quarantine import EXIT_OK, main, read_chunk
@@ -27,22 +24,9 @@ FIXTURE = Path(__file__).parent / "data" / "s3-quarantine-chunk"
 REGION = "us-east-1"  # the local stack's
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+def region() -> str:
+    return REGION
 
 
 def store_dir(tmp_path: Path, padded: bool) -> Path:

@@ -7,16 +7,13 @@ bucket, the demo's events sent to its syslog input, uploaded as it stops.
 from __future__ import annotations
 
 import json
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from demo.audit_events import Identity, format_event
 from tests.agent_harness import AgentRunner, records_of, stack_agent_config
@@ -25,35 +22,6 @@ from tooling.verify import EXIT_INPUT, EXIT_MISSING, EXIT_OK, main
 
 RUN = "run-4711"
 REGION = "eu-west-1"  # the dev stack's region
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AUDIT_BUCKET", "AUDIT_PREFIX", "AUDIT_RUN_ID", "AUDIT_SERVICES", "STACK"):
-        monkeypatch.delenv(name, raising=False)
-    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"archive-{secrets.token_hex(4)}"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return name
 
 
 Upload = Callable[[str, list[str]], None]

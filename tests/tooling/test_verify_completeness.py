@@ -11,13 +11,10 @@ from __future__ import annotations
 import gzip
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from components.render.agent_monitoring import heartbeat_tag
 from demo.audit_events import SD_ID
@@ -26,35 +23,6 @@ from tooling.verify import EXIT_MISSING, EXIT_OK, main, stack_defaults
 RUN = "run-seq"
 REGION = "eu-west-1"  # the dev stack's region
 PREFIX = "audit/dev/"  # the dev stack's logPrefix
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "STACK"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AUDIT_BUCKET", "AUDIT_PREFIX", "AUDIT_RUN_ID", "AUDIT_SERVICES"):
-        monkeypatch.delenv(name, raising=False)
-    return boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"archive-{secrets.token_hex(4)}"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return name
 
 
 def agent_record(seq: int | None, when: datetime, instance: str = "boot-1") -> dict[str, Any]:
