@@ -23,9 +23,37 @@ from components.render.alert_rules import S3RouteTiming
 from components.render.fluent_bit import METRICS_PATH, AgentSettings, PipelineContext
 from components.render.fluent_bit_workload import NAME as FLUENT_BIT
 from components.render.iam import AuditArchive, agent_policy_for_stack
+from components.render.query_settings import QuerySettings
 from components.render.routes import parse_duration
 from components.render.workload import selector_labels
 from components.syslog_gate import SyslogGate, SyslogGateArgs
+
+
+def query_layer(
+    name: str,
+    settings: QuerySettings,
+    agent: AgentSettings,
+    log_prefix: str,
+    cfg: StackConfig | ArchiveStackConfig,
+    archive: AuditLogBucket,
+    tags: dict[str, str],
+) -> ArchiveQuery:
+    """The table, workgroup and named queries over one prefix of an archive."""
+    return ArchiveQuery(
+        name,
+        ArchiveQueryArgs(
+            settings=settings,
+            environment=cfg.environment,
+            region=cfg.region,
+            agent=agent,
+            log_prefix=log_prefix,
+            retention_days=cfg.bucket.retention_days,
+            bucket_name=archive.bucket_name,
+            bucket_arn=archive.bucket_arn,
+            kms_key_arn=archive.kms_key_arn,
+            tags=tags,
+        ),
+    )
 
 
 def archive_stack(cfg: ArchiveStackConfig) -> None:
@@ -64,20 +92,14 @@ def archive_stack(cfg: ArchiveStackConfig) -> None:
     # One table and workgroup per registered cluster: each reads its own prefix.
     if cfg.query.enabled:
         for registered in settings.clusters:
-            ArchiveQuery(
+            query_layer(
                 f"archive-query-{registered.stack}",
-                ArchiveQueryArgs(
-                    settings=cfg.query.for_cluster(registered.stack, cfg.environment),
-                    environment=cfg.environment,
-                    region=cfg.region,
-                    agent=AgentSettings(),
-                    log_prefix=registered.key_prefix,
-                    retention_days=cfg.bucket.retention_days,
-                    bucket_name=archive.bucket_name,
-                    bucket_arn=archive.bucket_arn,
-                    kms_key_arn=archive.kms_key_arn,
-                    tags=tags,
-                ),
+                cfg.query.for_cluster(registered.stack, cfg.environment),
+                AgentSettings(),
+                registered.key_prefix,
+                cfg,
+                archive,
+                tags,
             )
     pulumi.export("bucketName", archive.bucket_name)
     pulumi.export("bucketArn", archive.bucket_arn)
@@ -191,6 +213,9 @@ def cluster_stack(cfg: StackConfig) -> None:
         ),
     )
 
+    # What lives in the agent's namespace waits for it, when this stack creates it.
+    after_namespace = (agent.namespace_resource,) if agent.namespace_resource else ()
+
     node_syslog = NodeSyslog(
         "node-syslog",
         NodeSyslogArgs(
@@ -198,7 +223,7 @@ def cluster_stack(cfg: StackConfig) -> None:
             agent_port=cfg.agent.listen_port,
             namespace=cfg.agent.namespace,
             provider=cluster.provider,
-            depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+            depends_on=after_namespace,
             monitoring=cfg.monitoring.rsyslog(),
         ),
     )
@@ -216,7 +241,7 @@ def cluster_stack(cfg: StackConfig) -> None:
                 for route in cfg.agent.s3_routes
             ],
             provider=cluster.provider,
-            depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+            depends_on=after_namespace,
         ),
     )
 
@@ -228,7 +253,7 @@ def cluster_stack(cfg: StackConfig) -> None:
                 namespace=cfg.agent.namespace,
                 listen_port=cfg.node_syslog.listen_port,
                 provider=cluster.provider,
-                depends_on=(agent.namespace_resource,) if agent.namespace_resource else (),
+                depends_on=after_namespace,
             ),
         )
 
@@ -249,20 +274,8 @@ def cluster_stack(cfg: StackConfig) -> None:
     # (a cluster stack's are in its archive stack; the config refuses them on an external one).
     query = None
     if cfg.query.enabled and isinstance(archive, AuditLogBucket):
-        query = ArchiveQuery(
-            "archive-query",
-            ArchiveQueryArgs(
-                settings=cfg.query,
-                environment=cfg.environment,
-                region=cfg.region,
-                agent=cfg.agent,
-                log_prefix=cfg.log_prefix,
-                retention_days=cfg.bucket.retention_days,
-                bucket_name=archive.bucket_name,
-                bucket_arn=archive.bucket_arn,
-                kms_key_arn=archive.kms_key_arn,
-                tags=tags,
-            ),
+        query = query_layer(
+            "archive-query", cfg.query, cfg.agent, cfg.log_prefix, cfg, archive, tags
         )
 
     pulumi.export("clusterName", cluster.cluster_name)

@@ -41,7 +41,7 @@ from components.render.fluent_bit import PipelineContext
 from components.render.fluent_bit_config import render_fluent_bit_config
 from components.render.monitoring import MonitoringSettings
 from components.render.routes import parse_duration
-from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from components.render.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monitoring_conf
 from tooling.agent import AgentNotFoundError, fluent_bit_binary
 from tooling.engine import REPO_ROOT
@@ -50,10 +50,12 @@ from tooling.localrun import (
     LocalRunError,
     RunningAgent,
     Supervisor,
+    check_rsyslog_config,
     create_bucket,
     s3_client,
     start_agent,
     start_moto,
+    write_node_rsyslog,
 )
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
@@ -219,25 +221,13 @@ def _start_rsyslog(
 ) -> None:
     node_root = root / "rsyslog"
     settings = remap_node_syslog(stack.node_syslog, node_root, ports.syslog)
-    for directory in (settings.work_directory, settings.spool_directory):
-        Path(directory).mkdir(parents=True, exist_ok=True)
-    dropin = node_root / "60-container-audit-log.conf"
-    dropin.write_text(
+    main_conf = write_node_rsyslog(
+        settings,
+        node_root,
         render_rsyslog_conf(settings, ports.agent, LOOPBACK)
         + (render_monitoring_conf(monitoring, LOOPBACK) if monitoring else ""),
-        encoding="utf-8",
     )
-    main_conf = node_root / "rsyslog.conf"
-    main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
-    check = subprocess.run(
-        [rsyslogd, "-N1", "-f", str(main_conf)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if check.returncode != 0:
-        raise E2EError(f"rsyslogd rejects the rendered config: {check.stderr.strip()[-300:]}")
+    check_rsyslog_config(rsyslogd, main_conf)
     supervisor.start(
         "rsyslogd", [rsyslogd, "-n", "-f", str(main_conf), "-i", str(node_root / "rsyslogd.pid")]
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from components.render.fluent_bit_config import to_yaml
+from components.render.rsyslog import NodeSyslogSettings, render_main_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 # Outputs that reach a server this machine does not have are dropped; S3 goes to moto.
@@ -43,6 +44,31 @@ _LOG_LINE = re.compile(r"^\[[^\]]+\] \[ *(?P<level>[a-z]+)\] (?P<text>.*)$")
 
 class LocalRunError(Exception):
     """A step of a local run that failed, as one line."""
+
+
+def write_node_rsyslog(settings: NodeSyslogSettings, node_root: Path, dropin_text: str) -> Path:
+    """A node's rsyslog files under `node_root` as the installer lays them out (work and spool
+    directories, the drop-in, a main config including it); returns the main config's path."""
+    for directory in (settings.work_directory, settings.spool_directory):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    dropin = node_root / "60-container-audit-log.conf"
+    dropin.write_text(dropin_text, encoding="utf-8")
+    main_conf = node_root / "rsyslog.conf"
+    main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
+    return main_conf
+
+
+def check_rsyslog_config(rsyslogd: str, main_conf: Path) -> None:
+    """`rsyslogd -N1`: LocalRunError with rsyslogd's complaint when it rejects the config."""
+    check = subprocess.run(
+        [rsyslogd, "-N1", "-f", str(main_conf)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if check.returncode != 0:
+        raise LocalRunError(f"rsyslogd rejects the rendered config: {check.stderr.strip()[-300:]}")
 
 
 def http_ok(url: str) -> bool:

@@ -12,7 +12,6 @@ import contextlib
 import selectors
 import shutil
 import socket
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -25,7 +24,7 @@ from components.render.fluent_bit import METRICS_PATH, PipelineContext
 from components.render.fluent_bit_config import render_fluent_bit_config
 from components.render.monitoring import MonitoringSettings
 from components.render.routes import parse_duration
-from components.render.rsyslog import render_main_conf, render_rsyslog_conf
+from components.render.rsyslog import render_rsyslog_conf
 from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monitoring_conf
 from tooling.agent import find_fluent_bit
 from tooling.e2e import remap_node_syslog
@@ -34,9 +33,11 @@ from tooling.localrun import (
     LocalRunError,
     RunningAgent,
     Supervisor,
+    check_rsyslog_config,
     create_bucket,
     start_agent,
     start_moto,
+    write_node_rsyslog,
 )
 from tooling.loopback import LOOPBACK, free_port
 
@@ -216,8 +217,6 @@ class MonitoringRig:
         node = self.root / "rsyslog"
         agent = self._running()
         settings = remap_node_syslog(self.cfg.node_syslog, node, free_port())
-        for directory in (settings.work_directory, settings.spool_directory):
-            Path(directory).mkdir(parents=True, exist_ok=True)
         wanted = self.monitoring.rsyslog()
         monitoring = RsyslogMonitoring(
             heartbeat_interval_s=wanted.heartbeat_interval_s,
@@ -225,25 +224,13 @@ class MonitoringRig:
             stats_interval_s=wanted.stats_interval_s,
             stats_port=self.stats_port,
         )
-        dropin = node / "60-container-audit-log.conf"
-        dropin.write_text(
+        main_conf = write_node_rsyslog(
+            settings,
+            node,
             render_rsyslog_conf(settings, agent.ports.syslog, LOOPBACK)
             + render_monitoring_conf(monitoring, LOOPBACK),
-            encoding="utf-8",
         )
-        main_conf = node / "rsyslog.conf"
-        main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
-        check = subprocess.run(
-            [rsyslogd, "-N1", "-f", str(main_conf)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if check.returncode != 0:
-            raise LocalRunError(
-                f"rsyslogd rejects the rendered config: {check.stderr.strip()[-300:]}"
-            )
+        check_rsyslog_config(rsyslogd, main_conf)
         self.supervisor.start(
             "rsyslogd", [rsyslogd, "-n", "-f", str(main_conf), "-i", str(node / "rsyslogd.pid")]
         )

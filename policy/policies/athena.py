@@ -15,6 +15,8 @@ WORKGROUP_TYPES = ("aws:athena/workgroup:Workgroup",)
 ROLE_POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy",)
 
 # Everything an auditor may do: query, and read what queries read. No write, no delete.
+# Written out here on purpose, not imported from components/render/auditor_iam.py: the
+# pack is the independent guard, so a change that widens the renderer's list must fail it.
 AUDITOR_ACTIONS = frozenset(
     action.lower()
     for action in (

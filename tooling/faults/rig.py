@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from components.render.fluent_bit_config import to_yaml
-from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from components.render.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from tooling.e2e import load_local_stack, remap_node_syslog
 from tooling.faults.proxy import FaultProxy
 from tooling.faults.spool_hop import spool_agent_config, spool_rsyslog_conf
@@ -43,6 +43,7 @@ from tooling.localrun import (
     http_ok,
     remap_agent_config,
     s3_client,
+    write_node_rsyslog,
 )
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
@@ -198,16 +199,10 @@ class Rig:
             {**self.stack.node_syslog.model_dump(by_alias=True), **self.node_overrides}
         )
         settings = remap_node_syslog(node_syslog, node_root, self.syslog_port)
-        for directory in (settings.work_directory, settings.spool_directory):
-            Path(directory).mkdir(parents=True, exist_ok=True)
         text = render_rsyslog_conf(settings, self.agent_port, LOOPBACK)
         if self.hop == "spool":
             text = spool_rsyslog_conf(text, self.root / "hop-spool")
-        dropin = node_root / "60-container-audit-log.conf"
-        dropin.write_text(text, encoding="utf-8")
-        main_conf = node_root / "rsyslog.conf"
-        main_conf.write_text(render_main_conf(settings, dropin_path=str(dropin)), encoding="utf-8")
-        return main_conf
+        return write_node_rsyslog(settings, node_root, text)
 
     # --- daemons -----------------------------------------------------------------------
 
