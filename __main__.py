@@ -13,6 +13,7 @@ from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
 from components.archive_query import ArchiveQuery, ArchiveQueryArgs
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster import ClusterAccess, ClusterAccessArgs
+from components.common.workload import selector_labels
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo import DemoWorkloads, DemoWorkloadsArgs
 from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
@@ -25,7 +26,6 @@ from components.render.fluent_bit_workload import NAME as FLUENT_BIT
 from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.render.query_settings import QuerySettings
 from components.render.routes import parse_duration
-from components.render.workload import selector_labels
 from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 

@@ -17,8 +17,8 @@ from components.archive.policies import (
     writer_bucket_statements,
 )
 from components.archive.settings import RegisteredCluster
-from components.kms import rotating_key
-from components.render.partition import partition_of
+from components.common.kms import rotating_key
+from components.common.partition import partition_of
 from components.settings import BucketSettings
 
 # S3 condition keys of the encryption request headers (S3 User Guide, "Condition keys").

@@ -16,8 +16,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.kms import rotating_key
-from components.render.partition import partition_named
+from components.common.kms import rotating_key
+from components.common.partition import partition_named
 from components.settings import ClusterSettings
 
 # The Kubernetes half of `pulumi up` creates Namespaces, a ClusterRole and its binding:

@@ -22,11 +22,11 @@ from components.archive.settings import (
     default_cluster_prefix,
     valid_stack_reference,
 )
+from components.common.model import CamelModel
+from components.common.partition import Partition, partition_of
 from components.render.demo import DemoSettings
 from components.render.fluent_bit import AgentSettings, Environment
-from components.render.model import CamelModel
 from components.render.monitoring import MonitoringSettings
-from components.render.partition import Partition, partition_of
 from components.render.query_settings import QuerySettings
 from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
 from components.render.rsyslog import NodeSyslogSettings

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.workload import ARTIFACT_ANNOTATION, as_input, data_checksum
 from components.render.demo import (
     ARTIFACT_FOLDER,
     CONFIG_MAP_NAME,
@@ -17,7 +18,6 @@ from components.render.demo import (
     deployment_spec,
     namespace_labels,
 )
-from components.render.workload import ARTIFACT_ANNOTATION, as_input, data_checksum
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.workload import ARTIFACT_ANNOTATION, as_input, selector_labels
 from components.render.agent_monitoring import with_pod_monitoring
 from components.render.fluent_bit import AgentSettings, PipelineContext
 from components.render.fluent_bit_config import (
@@ -21,7 +22,6 @@ from components.render.fluent_bit_workload import (
     agent_daemonset_spec,
     agent_labels,
 )
-from components.render.workload import ARTIFACT_ANNOTATION, as_input, selector_labels
 
 
 @dataclass(frozen=True)

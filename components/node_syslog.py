@@ -17,6 +17,19 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.workload import (
+    ARTIFACT_ANNOTATION,
+    CONFIG_CHECKSUM_ANNOTATION,
+    Manifest,
+    as_input,
+    container_security_context,
+    data_checksum,
+    host_path_volume,
+    labels,
+    pod_security_context,
+    resources,
+    selector_labels,
+)
 from components.render.rsyslog import (
     DROPIN_PATH,
     NodeSyslogSettings,
@@ -30,19 +43,6 @@ from components.render.user_data import (
     UserDataPart,
     render_user_data,
     rsyslog_install_part,
-)
-from components.render.workload import (
-    ARTIFACT_ANNOTATION,
-    CONFIG_CHECKSUM_ANNOTATION,
-    Manifest,
-    as_input,
-    container_security_context,
-    data_checksum,
-    host_path_volume,
-    labels,
-    pod_security_context,
-    resources,
-    selector_labels,
 )
 
 NAME = "node-syslog"

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.render.model import CamelModel
-from components.render.names import check_bucket_name
+from components.common.model import CamelModel
+from components.common.names import check_bucket_name
 
 PROJECT = "container-audit-log"
 

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.common.workload import as_input, data_checksum, labels
 from components.render.syslog_gate import (
     NAME,
     SCRIPT_FILE,
@@ -20,7 +21,6 @@ from components.render.syslog_gate import (
     event_role_rules,
     script_text,
 )
-from components.render.workload import as_input, data_checksum, labels
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.archive.settings import RegisteredCluster
-from components.render.partition import Partition
+from components.common.partition import Partition
 
 PolicyDocument = dict[str, Any]
 WRITE_ACTION = "s3:PutObject"  # also authorizes the multipart upload calls

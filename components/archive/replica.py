@@ -24,8 +24,8 @@ from components.archive.policies import (
 )
 from components.archive.settings import ReplicationSettings
 from components.bucket import bucket_policy_document, lifecycle_rules
-from components.kms import rotating_key
-from components.render.partition import partition_of
+from components.common.kms import rotating_key
+from components.common.partition import partition_of
 from components.settings import BucketSettings
 
 

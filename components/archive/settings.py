@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.render.model import CamelModel
+from components.common.model import CamelModel
 
 StackKind = Literal["combined", "archive", "cluster"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.render.partition import partition_named
+from components.common.partition import partition_named
 
 PolicyDocument = dict[str, Any]
 

@@ -19,9 +19,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.render.fluent_bit import Quantities, Resources
-from components.render.model import CamelModel
-from components.render.workload import (
+from components.common.model import CamelModel
+from components.common.workload import (
     Manifest,
     container_security_context,
     downward_env,
@@ -29,6 +28,7 @@ from components.render.workload import (
     pod_security_context,
     resources,
 )
+from components.render.fluent_bit import Quantities, Resources
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 SCRIPT = "audit_events.py"

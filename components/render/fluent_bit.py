@@ -14,10 +14,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.common.model import CamelModel
+from components.common.names import DNS_LABEL_PATTERN
 from components.render.agent_monitoring import AgentMonitoring
 from components.render.fluent_bit_parsers import RFC3164_PARSER, RFC5424_PARSER
-from components.render.model import CamelModel
-from components.render.names import DNS_LABEL_PATTERN
 from components.render.routes import (
     SIZE_PATTERN,
     Route,

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.render.fluent_bit import (
-    DOWNWARD_API_ENV,
-    HEALTH_PATH,
-    UPTIME_PATH,
-    AgentSettings,
-)
-from components.render.workload import (
+from components.common.workload import (
     CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
     container_security_context,
@@ -21,6 +15,12 @@ from components.render.workload import (
     resources,
     selector_labels,
     volume_name,
+)
+from components.render.fluent_bit import (
+    DOWNWARD_API_ENV,
+    HEALTH_PATH,
+    UPTIME_PATH,
+    AgentSettings,
 )
 
 CONFIG_DIR = "/fluent-bit/etc/conf"

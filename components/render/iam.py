@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.common.partition import Partition
 from components.render.fluent_bit import AgentSettings
-from components.render.partition import Partition
 from components.render.routes import (
     CloudWatchLogsRoute,
     OpenSearchRoute,

@@ -10,7 +10,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from components.render.model import CamelModel
+from components.common.model import CamelModel
 
 # Athena's minimum per-query cutoff is 10 MB (AWS API: BytesScannedCutoffPerQuery >= 10^7;
 # the AWS provider documents 10485760, the stricter of the two).

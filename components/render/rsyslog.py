@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.render.model import CamelModel
+from components.common.model import CamelModel
 from components.render.rsyslog_numbering import (
     FORWARD_TEMPLATE,
     NUMBERING_STATEMENTS,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from components.render.workload import (
+from components.common.workload import (
     Manifest,
     container_security_context,
     downward_env,

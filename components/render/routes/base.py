@@ -10,7 +10,7 @@ from typing import ClassVar, Literal, Protocol
 
 from pydantic import Field
 
-from components.render.model import CamelModel
+from components.common.model import CamelModel
 
 Properties = dict[str, str | list[str]]
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.render.names import check_bucket_name
+from components.common.names import check_bucket_name
 from components.render.routes.base import (
     AWS_REGION_PATTERN,
     DATE_FORMAT,

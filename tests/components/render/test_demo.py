@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 from pydantic import ValidationError
 
+from components.common.workload import data_checksum
 from components.render.demo import (
     BASH_PROFILE,
     BASH_RC,
@@ -24,7 +25,6 @@ from components.render.demo import (
     deployment_spec,
     service_plan,
 )
-from components.render.workload import data_checksum
 
 VERSIONS = ["1.31", kubernetes_validate.latest_version()]
 

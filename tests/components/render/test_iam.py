@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from components.common.partition import partition_of
 from components.render.fluent_bit import AgentSettings
 from components.render.iam import (
     AuditArchive,
@@ -23,7 +24,6 @@ from components.render.iam import (
     agent_policy_for_stack,
     agent_role_policy,
 )
-from components.render.partition import partition_of
 from components.render.routes import RenderError, Route, S3Route
 from policy.policies.iam_eval import Request, all_actions, evaluate_identity
 

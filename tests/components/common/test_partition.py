@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.render.partition import partition_named, partition_of
+from components.common.partition import partition_named, partition_of
 
 
 @pytest.mark.parametrize(
