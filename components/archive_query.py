@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.agent.routes import S3ObjectLayout
+from components.agent.settings import AgentSettings
 from components.render.archive_queries import QUERIES
 from components.render.archive_table import archive_tags, projection, table_args
 from components.render.auditor_iam import (
@@ -22,9 +24,7 @@ from components.render.auditor_iam import (
     auditor_policy,
     auditor_trust_policy,
 )
-from components.render.fluent_bit import AgentSettings
 from components.render.query_settings import QuerySettings
-from components.render.routes import S3ObjectLayout
 
 
 def audit_route_layout(agent: AgentSettings, log_prefix: str) -> S3ObjectLayout:

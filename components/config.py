@@ -16,6 +16,8 @@ import pulumi
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from components.agent.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
+from components.agent.settings import AgentSettings, Environment
 from components.archive.settings import (
     ArchiveSettings,
     StackKind,
@@ -25,10 +27,8 @@ from components.archive.settings import (
 from components.common.model import CamelModel
 from components.common.partition import Partition, partition_of
 from components.render.demo import DemoSettings
-from components.render.fluent_bit import AgentSettings, Environment
 from components.render.monitoring import MonitoringSettings
 from components.render.query_settings import QuerySettings
-from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
 from components.render.rsyslog import NodeSyslogSettings
 from components.render.rsyslog_numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.settings import PROJECT, BucketSettings, ClusterSettings

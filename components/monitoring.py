@@ -17,8 +17,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.agent.metrics import EXPORTER_PATH, EXPORTER_PORT_NAME
 from components.common.workload import ARTIFACT_ANNOTATION, labels
-from components.render.agent_metrics import EXPORTER_PATH, EXPORTER_PORT_NAME
 from components.render.alert_rules import GROUP, S3RouteTiming, rule_groups
 from components.render.dashboard import SIDECAR_LABEL, dashboard
 from components.render.monitoring import MonitoringSettings

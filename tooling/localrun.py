@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from components.render.fluent_bit_config import to_yaml
+from components.agent.config import to_yaml
 from components.render.rsyslog import NodeSyslogSettings, render_main_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 

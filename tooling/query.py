@@ -33,6 +33,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from components.agent.routes import S3ObjectLayout
 from components.render.archive_queries import (
     QUERIES,
     NamedQuery,
@@ -49,7 +50,6 @@ from components.render.archive_table import (
     archive_tags,
     record_columns,
 )
-from components.render.routes import S3ObjectLayout
 
 EXIT_OK, EXIT_ERROR = 0, 2
 _MAX_DAYS = 3660

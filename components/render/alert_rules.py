@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.render import agent_metrics as m
+from components.agent import metrics as m
 from components.render.monitoring import MonitoringSettings, duration_seconds, seconds_text
 
 GROUP = "container-audit-log"

@@ -18,8 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.render.agent_monitoring import heartbeat_tag
-from components.render.audit_fields import (
+from components.agent.audit_fields import (
     FACILITY_FIELD,
     PROMOTED,
     SD_ERROR_FIELD,
@@ -27,9 +26,10 @@ from components.render.audit_fields import (
     SD_SOURCE_FIELD,
     SEVERITY_FIELD,
 )
-from components.render.fluent_bit_parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
-from components.render.routes import S3ObjectLayout
-from components.render.routes.base import DATE_KEY
+from components.agent.monitoring import heartbeat_tag
+from components.agent.parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
+from components.agent.routes import S3ObjectLayout
+from components.agent.routes.base import DATE_KEY
 from components.render.rsyslog_numbering import SEQ_FIELD, SEQ_INSTANCE_FIELD
 
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
@@ -135,7 +135,7 @@ class ArchiveTags:
 
 
 def archive_tags(input_tag: str) -> ArchiveTags:
-    """The input's tag and the heartbeat's (components.render.agent_monitoring re-tags them)."""
+    """The input's tag and the heartbeat's (components.agent.monitoring re-tags them)."""
     tags = ArchiveTags(input_tag, heartbeat_tag(input_tag))
     for tag in tags.values:
         # An enum value and a key segment: no ',' (the enum separator) and no '/'.

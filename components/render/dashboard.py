@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.render import agent_metrics as m
+from components.agent import metrics as m
 from components.render.monitoring import MonitoringSettings
 
 UID = "container-audit-log"

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.agent.settings import Quantities, Resources
 from components.common.model import CamelModel
 from components.common.workload import (
     Manifest,
@@ -28,7 +29,6 @@ from components.common.workload import (
     pod_security_context,
     resources,
 )
-from components.render.fluent_bit import Quantities, Resources
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 SCRIPT = "audit_events.py"

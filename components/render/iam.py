@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.common.partition import Partition
-from components.render.fluent_bit import AgentSettings
-from components.render.routes import (
+from components.agent.routes import (
     CloudWatchLogsRoute,
     OpenSearchRoute,
     RenderError,
     Route,
     S3Route,
 )
+from components.agent.settings import AgentSettings
+from components.common.partition import Partition
 
 PolicyDocument = dict[str, Any]
 

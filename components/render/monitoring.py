@@ -12,8 +12,8 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from components.agent.monitoring import AgentMonitoring
 from components.common.model import CamelModel
-from components.render.agent_monitoring import AgentMonitoring
 from components.render.rsyslog_monitoring import RsyslogMonitoring
 
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h)$")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from components.agent.monitoring import heartbeat_tag
+from components.agent.settings import AgentSettings
 from components.archive_query import ArchiveQuery, ArchiveQueryArgs
-from components.render.agent_monitoring import heartbeat_tag
 from components.render.archive_queries import QUERIES
-from components.render.fluent_bit import AgentSettings
 from components.render.query_settings import QuerySettings
 from policy.policies.iam_eval import Request, all_actions, evaluate
 from tests.conftest import policy_document, run_component

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.render.routes import OpenSearchRoute, RouteDefaults
+from components.agent.routes import OpenSearchRoute, RouteDefaults
 from components.render.rsyslog import render_main_conf, render_rsyslog_conf
 from tests.rsyslog_harness import validate_config
 from tooling import e2e

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from components.agent.settings import AgentSettings
 from components.archive.policies import (
     Writer,
     archive_key_policy,
@@ -22,7 +23,6 @@ from components.archive.policies import (
 from components.archive.settings import RegisteredCluster
 from components.bucket import bucket_policy_document
 from components.common.partition import partition_of
-from components.render.fluent_bit import AgentSettings
 from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.settings import BucketSettings, ObjectLockSettings
 from policy.policies.iam_eval import Evaluation, Request, evaluate

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from components.agent.routes import S3Route
 from components.render.archive_table import (
     DUCKDB_TYPES,
     archive_tags,
@@ -14,7 +15,6 @@ from components.render.archive_table import (
     render_ddl,
     table_args,
 )
-from components.render.routes import S3Route
 
 
 def _layout(**route: object) -> S3Route:

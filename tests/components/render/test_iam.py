@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from components.agent.routes import RenderError, Route, S3Route
+from components.agent.settings import AgentSettings
 from components.common.partition import partition_of
-from components.render.fluent_bit import AgentSettings
 from components.render.iam import (
     AuditArchive,
     account_of,
     agent_policy_for_stack,
     agent_role_policy,
 )
-from components.render.routes import RenderError, Route, S3Route
 from policy.policies.iam_eval import Request, all_actions, evaluate_identity
 
 ACCOUNT = "123456789012"
