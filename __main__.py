@@ -22,11 +22,11 @@ from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo import DemoWorkloads, DemoWorkloadsArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
-from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
+from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
+from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
 from components.render.alert_rules import S3RouteTiming
 from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.render.query_settings import QuerySettings
-from components.syslog_gate import SyslogGate, SyslogGateArgs
 
 
 def query_layer(

@@ -26,11 +26,11 @@ from components.archive.settings import (
 )
 from components.common.model import CamelModel
 from components.common.partition import Partition, partition_of
+from components.node_syslog.numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
+from components.node_syslog.rsyslog import NodeSyslogSettings
 from components.render.demo import DemoSettings
 from components.render.monitoring import MonitoringSettings
 from components.render.query_settings import QuerySettings
-from components.render.rsyslog import NodeSyslogSettings
-from components.render.rsyslog_numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.settings import PROJECT, BucketSettings, ClusterSettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.

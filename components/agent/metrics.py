@@ -2,7 +2,7 @@
 
 Every name here is one Fluent Bit 5.1.1 serves on `/api/v2/metrics/prometheus` (a test
 runs the real agent and fails when one disappears), or one the agent's own rsyslog-stats
-pipeline exports (components.render.rsyslog_stats). Pure: no Pulumi imports.
+pipeline exports (components.node_syslog.monitoring). Pure: no Pulumi imports.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the agent adds for operating the pipeline: heartbeats made countable, and rsyslog's
 queue counters made scrapeable.
 
-- Heartbeats (rsyslog's immark, components.render.rsyslog_monitoring) are re-tagged
+- Heartbeats (rsyslog's immark, components.node_syslog.monitoring) are re-tagged
   `<input tag prefix>.heartbeat` by a rewrite_tag filter whose emitter is named
   `heartbeat`: every route matching `audit.*` still archives them (under a key prefix of
   their own, cheap for `verify --heartbeat` to scan), and the agent's

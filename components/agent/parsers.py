@@ -31,7 +31,7 @@ class ParserSpec:
         return entry
 
 
-# Node syslog numbers each record (components.render.rsyslog_numbering): "<seq>
+# Node syslog numbers each record (components.node_syslog.numbering): "<seq>
 # <seq_instance> " comes before the message. Optional, so un-numbered senders still parse.
 _NUMBERING = r"(?:(?<seq>[0-9]{1,20}) (?<seq_instance>[0-9A-Za-z_.:-]{1,100}) )?"
 _NUMBERING_TYPES = "seq:integer"

@@ -30,7 +30,7 @@ from components.agent.monitoring import heartbeat_tag
 from components.agent.parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
 from components.agent.routes import S3ObjectLayout
 from components.agent.routes.base import DATE_KEY
-from components.render.rsyslog_numbering import SEQ_FIELD, SEQ_INSTANCE_FIELD
+from components.node_syslog.numbering import SEQ_FIELD, SEQ_INSTANCE_FIELD
 
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -105,7 +105,7 @@ def record_columns() -> tuple[Column, ...]:
         Column(SD_FIELD, "map<string,map<string,string>>", "every SD element: id -> params"),
         Column(SD_ERROR_FIELD, "string", "why the structured data could not be parsed"),
         *(Column(p.column, p.type, p.description) for p in PROMOTED),
-        # Numbered by node syslog (components.render.rsyslog_numbering): +1 per record.
+        # Numbered by node syslog (components.node_syslog.numbering): +1 per record.
         Column(SEQ_FIELD, "bigint", "record sequence number of the sending instance"),
         Column(SEQ_INSTANCE_FIELD, "string", "instance whose sequence seq counts"),
     )

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.agent.monitoring import AgentMonitoring
 from components.common.model import CamelModel
-from components.render.rsyslog_monitoring import RsyslogMonitoring
+from components.node_syslog.monitoring import RsyslogMonitoring
 
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h)$")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:/-]{1,63}$")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.rsyslog import FORWARD_BATCH_SIZE, NodeSyslogSettings
+from components.node_syslog.rsyslog import FORWARD_BATCH_SIZE, NodeSyslogSettings
 from tests.rsyslog_harness import (
     NodeLayout,
     RsyslogDaemon,

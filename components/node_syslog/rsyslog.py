@@ -20,7 +20,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.common.model import CamelModel
-from components.render.rsyslog_numbering import (
+from components.node_syslog.numbering import (
     FORWARD_TEMPLATE,
     NUMBERING_STATEMENTS,
     forward_template_text,

@@ -6,7 +6,7 @@ that logs to node syslog) lands on a node whose rsyslog is not listening yet. Th
 installer cannot lift the taint itself: the NodeRestriction admission plugin stops a
 kubelet from changing its own Node's taints. The `syslog-gate` DaemonSet does: one small
 pod per node that tolerates the taint, connects to `$HOST_IP:<listenPort>` as workloads
-will, and removes the taint when rsyslog answers (`syslog_gate_script.py`). Its RBAC is
+will, and removes the taint when rsyslog answers (`gate_script.py`). Its RBAC is
 get/patch on nodes plus creating Events, nothing else. Pure: no Pulumi imports.
 """
 
@@ -30,7 +30,7 @@ NAME = "syslog-gate"
 TAINT_KEY = "container-audit-log/syslog-not-ready"
 TAINT_EFFECT = "NoSchedule"
 SCRIPT_FILE = "syslog_gate.py"
-SCRIPT_SOURCE = Path(__file__).with_name("syslog_gate_script.py")
+SCRIPT_SOURCE = Path(__file__).with_name("gate_script.py")
 # The standard library is all the gate needs; the demo's image, pinned by digest (the gate
 # runs in prod, whose policy requires digests). The multi-platform index digest Docker Hub
 # served for this tag on 2026-08-29, as pinned independently by several public projects.

@@ -8,14 +8,14 @@
   queue: a stale counter is worth nothing, and when the agent is down its own alert
   fires). The agent turns them into the `rsyslog_queue_*` series.
 
-Appended to the forwarding drop-in (components.render.rsyslog). Pure: no Pulumi imports.
+Appended to the forwarding drop-in (components.node_syslog.rsyslog). Pure: no Pulumi imports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.render.rsyslog import RULESET, Param, rs_object, rs_ruleset
+from components.node_syslog.rsyslog import RULESET, Param, rs_object, rs_ruleset
 
 STATS_RULESET = "container_audit_stats"
 STATS_TEMPLATE = "container_audit_stats_json"

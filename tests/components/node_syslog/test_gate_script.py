@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from components.render.syslog_gate import TAINT_KEY
-from components.render.syslog_gate_script import (
+from components.node_syslog.gate import TAINT_KEY
+from components.node_syslog.gate_script import (
     EVENT_REASON,
     Api,
     run,

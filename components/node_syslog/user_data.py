@@ -16,7 +16,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from pathlib import PurePosixPath
 
-from components.render.rsyslog import (
+from components.node_syslog.rsyslog import (
     DROPIN_PATH,
     MAIN_CONF_PATH,
     NodeSyslogSettings,

@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from components.node_syslog import node_user_data
-from components.render.rsyslog import (
+from components.node_syslog.component import node_user_data
+from components.node_syslog.gate import TAINT_EFFECT, TAINT_KEY
+from components.node_syslog.rsyslog import (
     DROPIN_PATH,
     MAIN_CONF_PATH,
     NodeSyslogSettings,
     render_main_conf,
     render_rsyslog_conf,
 )
-from components.render.syslog_gate import TAINT_EFFECT, TAINT_KEY
-from components.render.user_data import JOURNALD_DROPIN_PATH, rsyslog_install_part
+from components.node_syslog.user_data import JOURNALD_DROPIN_PATH, rsyslog_install_part
 from tests.rsyslog_harness import RSYSLOGD
 
 SETTINGS = NodeSyslogSettings()

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
-from components.render.rsyslog import NodeSyslogSettings
+from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
+from components.node_syslog.rsyslog import NodeSyslogSettings
 from tests.conftest import STACKS, run_component, stack_graph
 from tooling.artifacts import daemon_configs
 from tooling.graph import ResourceGraph

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.render.rsyslog import (
+from components.node_syslog.rsyslog import (
     DROPIN_PATH,
     MAIN_CONF_PATH,
     NodeSyslogSettings,
     render_main_conf,
     render_rsyslog_conf,
 )
-from components.render.user_data import (
+from components.node_syslog.user_data import (
     JOURNALD_DROPIN_PATH,
     MAX_USER_DATA_BYTES,
     UserDataPart,

@@ -1,6 +1,6 @@
 """SyslogGate: lifts each node's startup taint once its node syslog answers.
 
-`userdata` mode only: those nodes register tainted (see components/render/syslog_gate.py
+`userdata` mode only: those nodes register tainted (see components/node_syslog/gate.py
 for why a pod, not the node, removes the taint).
 """
 
@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.workload import as_input, data_checksum, labels
-from components.render.syslog_gate import (
+from components.node_syslog.gate import (
     NAME,
     SCRIPT_FILE,
     cluster_role_rules,

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.render.syslog_gate import TAINT_EFFECT, TAINT_KEY
-from components.syslog_gate import SyslogGate, SyslogGateArgs
+from components.node_syslog.gate import TAINT_EFFECT, TAINT_KEY
+from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
 from tests.conftest import run_component, stack_graph
 from tooling.graph import ResourceGraph
 

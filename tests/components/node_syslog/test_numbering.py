@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from tests.components.render.test_rsyslog_forwarding import Node
+from tests.components.node_syslog.test_rsyslog_forwarding import Node
 from tests.rsyslog_harness import Syslog5424, delivered, rfc5424, running_sink, send_tcp
 from tooling.loopback import wait_until
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components.render.rsyslog import (
+from components.node_syslog.numbering import FORWARD_TEMPLATE
+from components.node_syslog.rsyslog import (
     TEMPLATE_RFC5424,
     NodeSyslogSettings,
     render_main_conf,
@@ -18,7 +19,6 @@ from components.render.rsyslog import (
     rs_object,
     rs_ruleset,
 )
-from components.render.rsyslog_numbering import FORWARD_TEMPLATE
 from tests.rsyslog_harness import (
     NodeLayout,
     RsyslogDaemon,
