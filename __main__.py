@@ -16,7 +16,7 @@ from components.archive.reference import ArchiveReference, ArchiveReferenceArgs
 from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
 from components.archive_query import ArchiveQuery, ArchiveQueryArgs
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
-from components.cluster import ClusterAccess, ClusterAccessArgs
+from components.cluster.component import ClusterAccess, ClusterAccessArgs
 from components.common.workload import selector_labels
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo import DemoWorkloads, DemoWorkloadsArgs

@@ -16,10 +16,9 @@ from components.archive.policies import (
     resolve_writers,
     writer_bucket_statements,
 )
-from components.archive.settings import RegisteredCluster
+from components.archive.settings import BucketSettings, RegisteredCluster
 from components.common.kms import rotating_key
 from components.common.partition import partition_of
-from components.settings import BucketSettings
 
 # S3 condition keys of the encryption request headers (S3 User Guide, "Condition keys").
 _SSE_HEADER = "s3:x-amz-server-side-encryption"

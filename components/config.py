@@ -20,18 +20,20 @@ from components.agent.routes import CloudWatchLogsRoute, OpenSearchRoute, Route,
 from components.agent.settings import AgentSettings, Environment
 from components.archive.settings import (
     ArchiveSettings,
+    BucketSettings,
     StackKind,
     default_cluster_prefix,
     valid_stack_reference,
 )
+from components.cluster.settings import ClusterSettings
 from components.common.model import CamelModel
+from components.common.names import PROJECT
 from components.common.partition import Partition, partition_of
 from components.node_syslog.numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.node_syslog.rsyslog import NodeSyslogSettings
 from components.render.demo import DemoSettings
 from components.render.monitoring import MonitoringSettings
 from components.render.query_settings import QuerySettings
-from components.settings import PROJECT, BucketSettings, ClusterSettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.
 PRIVATE_NETWORK_ENVIRONMENTS = ("staging", "prod")

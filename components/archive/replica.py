@@ -22,11 +22,10 @@ from components.archive.policies import (
     replication_role_policy,
     replication_role_trust,
 )
-from components.archive.settings import ReplicationSettings
+from components.archive.settings import BucketSettings, ReplicationSettings
 from components.bucket import bucket_policy_document, lifecycle_rules
 from components.common.kms import rotating_key
 from components.common.partition import partition_of
-from components.settings import BucketSettings
 
 
 @dataclass(frozen=True)

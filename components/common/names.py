@@ -5,6 +5,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
+# The Pulumi project (Pulumi.yaml): the namespace of every stack config key.
+PROJECT = "container-audit-log"
+
 # A Kubernetes DNS label (RFC 1123): namespaces, service accounts, most object names.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 

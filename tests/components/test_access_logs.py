@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from components.access_logs import LOG_PREFIX, access_log_bucket_name
+from components.archive.settings import BucketSettings
 from components.bucket import AuditLogBucket, AuditLogBucketArgs
-from components.settings import BucketSettings
 from tests.conftest import policy_document, run_component
 from tooling.graph import RecordedResource, ResourceGraph
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from components.archive.settings import BucketSettings
 from components.bucket import bucket_policy_document
-from components.settings import BucketSettings
 from policy.policies.iam_eval import (
     ACTIONS,
     Request,

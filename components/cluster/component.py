@@ -16,9 +16,9 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.cluster.settings import ClusterSettings
 from components.common.kms import rotating_key
 from components.common.partition import partition_named
-from components.settings import ClusterSettings
 
 # The Kubernetes half of `pulumi up` creates Namespaces, a ClusterRole and its binding:
 # cluster-scoped writes that AmazonEKSAdminPolicy/EditPolicy do not allow.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from components.cluster import ClusterAccess, ClusterAccessArgs
-from components.settings import ClusterSettings
+from components.cluster.component import ClusterAccess, ClusterAccessArgs
+from components.cluster.settings import ClusterSettings
 from tests.conftest import run_component
 from tooling.graph import ResourceGraph
 
