@@ -19,7 +19,7 @@ from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster.component import ClusterAccess, ClusterAccessArgs
 from components.common.workload import selector_labels
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi
-from components.demo import DemoWorkloads, DemoWorkloadsArgs
+from components.demo.component import DemoWorkloads, DemoWorkloadsArgs
 from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
 from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data

@@ -29,9 +29,9 @@ from components.cluster.settings import ClusterSettings
 from components.common.model import CamelModel
 from components.common.names import PROJECT
 from components.common.partition import Partition, partition_of
+from components.demo.render import DemoSettings
 from components.node_syslog.numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.node_syslog.rsyslog import NodeSyslogSettings
-from components.render.demo import DemoSettings
 from components.render.monitoring import MonitoringSettings
 from components.render.query_settings import QuerySettings
 

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from components.agent.routes import S3Route, parse_duration
 from components.agent.settings import AgentSettings
-from components.render.demo import DemoSettings
+from components.demo.render import DemoSettings
 from tooling.archive import (
     Archive,
     ArchiveError,

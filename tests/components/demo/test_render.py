@@ -1,4 +1,4 @@
-"""components/render/demo.py: the demo section's rules and the specs it renders."""
+"""components/demo/render.py: the demo section's rules and the specs it renders."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from components.common.workload import data_checksum
-from components.render.demo import (
+from components.demo.render import (
     BASH_PROFILE,
     BASH_RC,
     CONFIG_MAP_NAME,

@@ -10,8 +10,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from components.demo import DemoWorkloads, DemoWorkloadsArgs
-from components.render.demo import CHECKSUM_ANNOTATION, DemoSettings
+from components.demo.component import DemoWorkloads, DemoWorkloadsArgs
+from components.demo.render import CHECKSUM_ANNOTATION, DemoSettings
 from tests.conftest import run_component
 from tests.policy.harness import analyze, changed
 from tooling.artifacts import daemon_configs, kubernetes_manifests

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.workload import ARTIFACT_ANNOTATION, as_input, data_checksum
-from components.render.demo import (
+from components.demo.render import (
     ARTIFACT_FOLDER,
     CONFIG_MAP_NAME,
     DemoSettings,
