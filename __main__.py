@@ -20,12 +20,12 @@ from components.cluster.component import ClusterAccess, ClusterAccessArgs
 from components.common.workload import selector_labels
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo.component import DemoWorkloads, DemoWorkloadsArgs
-from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from components.identity.component import ServiceAccountRole, ServiceAccountRoleArgs
+from components.identity.iam import AuditArchive, agent_policy_for_stack
 from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
 from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
 from components.render.alert_rules import S3RouteTiming
-from components.render.iam import AuditArchive, agent_policy_for_stack
 from components.render.query_settings import QuerySettings
 
 

@@ -17,13 +17,13 @@ import pulumi_aws as aws
 
 from components.agent.routes import S3ObjectLayout
 from components.agent.settings import AgentSettings
-from components.render.archive_queries import QUERIES
-from components.render.archive_table import archive_tags, projection, table_args
-from components.render.auditor_iam import (
+from components.identity.auditor_iam import (
     AuditorScope,
     auditor_policy,
     auditor_trust_policy,
 )
+from components.render.archive_queries import QUERIES
+from components.render.archive_table import archive_tags, projection, table_args
 from components.render.query_settings import QuerySettings
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-import components.render.iam as iam
+import components.identity.iam as iam
 from tests.conftest import ALL_STACKS
 from tooling.engine import REPO_ROOT
 from tooling.plan import EXIT_POLICY, main, plan_stack

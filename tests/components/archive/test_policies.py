@@ -23,7 +23,7 @@ from components.archive.policies import (
 from components.archive.settings import BucketSettings, ObjectLockSettings, RegisteredCluster
 from components.bucket import bucket_policy_document
 from components.common.partition import partition_of
-from components.render.iam import AuditArchive, agent_policy_for_stack
+from components.identity.iam import AuditArchive, agent_policy_for_stack
 from policy.policies.iam_eval import Evaluation, Request, evaluate
 
 ARCHIVE_ACCOUNT, OTHER_ACCOUNT, STRANGER_ACCOUNT = "111111111111", "222222222222", "333333333333"

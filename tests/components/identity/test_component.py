@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from components.identity.component import ServiceAccountRole, ServiceAccountRoleArgs
 from tests.conftest import policy_document, run_component
 from tooling.graph import ResourceGraph
 

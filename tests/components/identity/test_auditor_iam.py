@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.render.auditor_iam import AuditorScope, auditor_policy
+from components.identity.auditor_iam import AuditorScope, auditor_policy
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.render.iam import irsa_trust_policy
+from components.identity.iam import irsa_trust_policy
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 from components.agent.routes import RenderError, Route, S3Route
 from components.agent.settings import AgentSettings
 from components.common.partition import partition_of
-from components.render.iam import (
+from components.identity.iam import (
     AuditArchive,
     account_of,
     agent_policy_for_stack,
