@@ -12,10 +12,11 @@ from components.agent.component import FluentBitDaemonSet, FluentBitDaemonSetArg
 from components.agent.daemonset import NAME as FLUENT_BIT
 from components.agent.routes import parse_duration
 from components.agent.settings import METRICS_PATH, AgentSettings, PipelineContext
+from components.archive.bucket import AuditLogBucket, AuditLogBucketArgs
+from components.archive.query import ArchiveQuery, ArchiveQueryArgs
+from components.archive.query_settings import QuerySettings
 from components.archive.reference import ArchiveReference, ArchiveReferenceArgs
 from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
-from components.archive_query import ArchiveQuery, ArchiveQueryArgs
-from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.cluster.component import ClusterAccess, ClusterAccessArgs
 from components.common.workload import selector_labels
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi
@@ -26,7 +27,6 @@ from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
 from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
 from components.render.alert_rules import S3RouteTiming
-from components.render.query_settings import QuerySettings
 
 
 def query_layer(

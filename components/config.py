@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from components.agent.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
 from components.agent.settings import AgentSettings, Environment
+from components.archive.query_settings import QuerySettings
 from components.archive.settings import (
     ArchiveSettings,
     BucketSettings,
@@ -33,7 +34,6 @@ from components.demo.render import DemoSettings
 from components.node_syslog.numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.node_syslog.rsyslog import NodeSyslogSettings
 from components.render.monitoring import MonitoringSettings
-from components.render.query_settings import QuerySettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.
 PRIVATE_NETWORK_ENVIRONMENTS = ("staging", "prod")

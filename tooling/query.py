@@ -34,7 +34,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.agent.routes import S3ObjectLayout
-from components.render.archive_queries import (
+from components.archive.queries import (
     QUERIES,
     NamedQuery,
     athena_literal,
@@ -44,7 +44,7 @@ from components.render.archive_queries import (
     tag_parameters,
     window_parameters,
 )
-from components.render.archive_table import (
+from components.archive.table import (
     PARTITION_KEYS,
     ArchiveTags,
     archive_tags,

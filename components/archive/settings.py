@@ -27,6 +27,15 @@ _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 _STACK_REFERENCE = re.compile(r"^([\w.-]+/){0,2}[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 ARCHIVE_ROOT_PREFIX = "audit/"
+_ACCESS_LOG_SUFFIX = "-access-logs"
+_MAX_BUCKET_NAME = 63
+
+
+def access_log_bucket_name(archive_name: str | None) -> str | None:
+    """`<archive>-access-logs` where that is a valid length; None: a generated name."""
+    if archive_name is None or len(archive_name) + len(_ACCESS_LOG_SUFFIX) > _MAX_BUCKET_NAME:
+        return None
+    return archive_name + _ACCESS_LOG_SUFFIX
 
 
 def default_cluster_prefix(cluster_stack: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from components.agent.routes import S3Route
-from components.render.archive_queries import query_by_name
+from components.archive.queries import query_by_name
 from tooling import query
 
 LAYOUT = S3Route(name="archive", key_prefix="audit/local").layout

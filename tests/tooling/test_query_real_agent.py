@@ -25,8 +25,8 @@ import pytest
 
 from components.agent.metrics import HEARTBEAT_EMITTER
 from components.agent.parsers import TIME_UNREADABLE_KEY
+from components.archive.table import record_columns
 from components.demo.render import DemoService, service_plan
-from components.render.archive_table import record_columns
 from demo.audit_events import SD_ID, parse_structured_data
 from tests.agent_harness import AgentRunner
 from tests.agent_records import send_lines

@@ -15,7 +15,7 @@ from components.agent.audit_fields import (
     check_no_collision,
     lua_filter_entry,
 )
-from components.render.archive_table import parsed_fields
+from components.archive.table import parsed_fields
 from demo.audit_events import Identity, format_event
 from tests.agent_records import records_for_lines
 from tests.components.agent.fluent_bit_samples import render, settings

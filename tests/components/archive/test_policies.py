@@ -17,11 +17,11 @@ from components.agent.settings import AgentSettings
 from components.archive.policies import (
     Writer,
     archive_key_policy,
+    bucket_policy_document,
     resolve_writers,
     writer_bucket_statements,
 )
 from components.archive.settings import BucketSettings, ObjectLockSettings, RegisteredCluster
-from components.bucket import bucket_policy_document
 from components.common.partition import partition_of
 from components.identity.iam import AuditArchive, agent_policy_for_stack
 from policy.policies.iam_eval import Evaluation, Request, evaluate

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from components.render.archive_table import ArchiveTags
+from components.archive.table import ArchiveTags
 
 ParamType = Literal["string", "bigint", "time"]
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from components.agent.routes import S3Route
-from components.render.archive_table import (
+from components.archive.table import (
     DUCKDB_TYPES,
     archive_tags,
     projection,
@@ -88,7 +88,7 @@ def test_ddl_parses_as_athena_hive_ddl_with_every_column() -> None:
     import sqlglot
     from sqlglot import exp
 
-    from components.render.archive_table import PARTITION_KEYS
+    from components.archive.table import PARTITION_KEYS
 
     args = table_args(
         "audit_events", "it's", projection(_layout().layout, "b", archive_tags("t.x"), 30)

@@ -1,8 +1,8 @@
 """ArchiveQuery: a Glue table over the archive, an Athena workgroup, named queries, an auditor.
 
 AWS stacks only. The table's location and partition projection come from the audit S3
-route's key format (components.render.archive_table); the queries are the portable SQL of
-components.render.archive_queries, stored as Athena named queries with `?` parameters.
+route's key format (components.archive.table); the queries are the portable SQL of
+components.archive.queries, stored as Athena named queries with `?` parameters.
 """
 
 from __future__ import annotations
@@ -15,26 +15,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.agent.routes import S3ObjectLayout
 from components.agent.settings import AgentSettings
+from components.archive.queries import QUERIES
+from components.archive.query_settings import QuerySettings
+from components.archive.table import archive_tags, audit_route_layout, projection, table_args
 from components.identity.auditor_iam import (
     AuditorScope,
     auditor_policy,
     auditor_trust_policy,
 )
-from components.render.archive_queries import QUERIES
-from components.render.archive_table import archive_tags, projection, table_args
-from components.render.query_settings import QuerySettings
-
-
-def audit_route_layout(agent: AgentSettings, log_prefix: str) -> S3ObjectLayout:
-    """The object layout of the S3 route that writes the stack's audit bucket."""
-    for route in agent.s3_routes:
-        if route.bucket is None:
-            return route.model_copy(update={"key_prefix": log_prefix.strip("/")}).layout
-    raise ValueError(
-        "query.enabled needs an agent S3 route to the audit bucket (a route without 'bucket')"
-    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from components.agent.monitoring import heartbeat_tag
 from components.agent.parsers import RFC5424_PARSER, TIME_UNREADABLE_KEY, parser_specs
 from components.agent.routes import S3ObjectLayout
 from components.agent.routes.base import DATE_KEY
+from components.agent.settings import AgentSettings
 from components.node_syslog.numbering import SEQ_FIELD, SEQ_INSTANCE_FIELD
 
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
@@ -162,7 +163,7 @@ def projection(
     if match is None:
         raise ValueError(
             f"s3_key_format {layout.key_format!r} cannot be projected: the table expects "
-            "'<prefix>/$TAG/%Y/%m/%d/%H/<file>'; change components.render.archive_table too"
+            "'<prefix>/$TAG/%Y/%m/%d/%H/<file>'; change components.archive.table too"
         )
     base = match["base"]
     if base != layout.key_prefix:
@@ -270,3 +271,13 @@ def render_ddl(database: str, table: Any) -> str:
         ");",
     ]
     return "\n".join(lines) + "\n"
+
+
+def audit_route_layout(agent: AgentSettings, log_prefix: str) -> S3ObjectLayout:
+    """The object layout of the S3 route that writes the stack's audit bucket."""
+    for route in agent.s3_routes:
+        if route.bucket is None:
+            return route.model_copy(update={"key_prefix": log_prefix.strip("/")}).layout
+    raise ValueError(
+        "query.enabled needs an agent S3 route to the audit bucket (a route without 'bucket')"
+    )

@@ -12,9 +12,9 @@ import pytest
 
 from components.agent.monitoring import heartbeat_tag
 from components.agent.settings import AgentSettings
-from components.archive_query import ArchiveQuery, ArchiveQueryArgs
-from components.render.archive_queries import QUERIES
-from components.render.query_settings import QuerySettings
+from components.archive.queries import QUERIES
+from components.archive.query import ArchiveQuery, ArchiveQueryArgs
+from components.archive.query_settings import QuerySettings
 from policy.policies.iam_eval import Request, all_actions, evaluate
 from tests.conftest import policy_document, run_component
 from tooling.graph import ResourceGraph

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from components.access_logs import LOG_PREFIX, access_log_bucket_name
-from components.archive.settings import BucketSettings
-from components.bucket import AuditLogBucket, AuditLogBucketArgs
+from components.archive.bucket import AuditLogBucket, AuditLogBucketArgs
+from components.archive.policies import LOG_PREFIX
+from components.archive.settings import BucketSettings, access_log_bucket_name
 from tests.conftest import policy_document, run_component
 from tooling.graph import RecordedResource, ResourceGraph
 

@@ -12,46 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-LOG_PREFIX = "s3-access/"
-_NAME_SUFFIX = "-access-logs"
-_MAX_BUCKET_NAME = 63
-
-
-def access_log_bucket_name(archive_name: str | None) -> str | None:
-    """`<archive>-access-logs` where that is a valid length; None: a generated name."""
-    if archive_name is None or len(archive_name) + len(_NAME_SUFFIX) > _MAX_BUCKET_NAME:
-        return None
-    return archive_name + _NAME_SUFFIX
-
-
-def access_log_bucket_policy_document(log_bucket_arn: str, archive_arn: str) -> dict[str, Any]:
-    """TLS only; S3 log delivery may write under LOG_PREFIX, for the archive's logs only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "AllowServerAccessLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": f"{log_bucket_arn}/{LOG_PREFIX}*",
-                "Condition": {"ArnEquals": {"aws:SourceArn": archive_arn}},
-            },
-        ],
-    }
+from components.archive.policies import LOG_PREFIX, access_log_bucket_policy_document
+from components.archive.settings import access_log_bucket_name
 
 
 @dataclass(frozen=True)

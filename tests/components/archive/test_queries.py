@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from components.render.archive_queries import (
+from components.archive.queries import (
     QUERIES,
     athena_literal,
     bind,
@@ -15,7 +15,7 @@ from components.render.archive_queries import (
     tag_parameters,
     window_parameters,
 )
-from components.render.archive_table import archive_tags
+from components.archive.table import archive_tags
 
 DAYS = window_parameters(
     datetime(2026, 11, 30, 2, tzinfo=UTC), datetime(2026, 11, 30, 5, tzinfo=UTC)

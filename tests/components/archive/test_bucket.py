@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from components.archive.bucket import AuditLogBucket, AuditLogBucketArgs
 from components.archive.settings import BucketSettings, ObjectLockSettings
-from components.bucket import AuditLogBucket, AuditLogBucketArgs
 from tests.conftest import policy_document, run_component
 from tooling.graph import ResourceGraph
 

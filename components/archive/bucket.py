@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.access_logs import AccessLogs, create_access_logs
+from components.archive.access_logs import AccessLogs, create_access_logs
 from components.archive.policies import (
     archive_key_policy,
+    bucket_policy_document,
     resolve_writers,
     writer_bucket_statements,
 )
@@ -21,8 +21,6 @@ from components.common.kms import rotating_key
 from components.common.partition import partition_of
 
 # S3 condition keys of the encryption request headers (S3 User Guide, "Condition keys").
-_SSE_HEADER = "s3:x-amz-server-side-encryption"
-_KMS_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 
 
 @dataclass(frozen=True)
@@ -37,71 +35,6 @@ class AuditLogBucketArgs:
     region: str = "us-east-1"
     # protect + retain_on_delete: a mistaken destroy must neither fail half way nor delete data.
     protect: bool = False
-
-
-def bucket_policy_document(
-    bucket_arn: str,
-    kms_key_arn: str | None,
-    settings: BucketSettings,
-    extra_statements: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
-    """Deny plain HTTP, foreign KMS keys and (without object lock) deletion of audit objects."""
-    objects = f"{bucket_arn}/*"
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, objects],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-    ]
-    if kms_key_arn is not None:
-        # The agent sends no encryption headers: the bucket's default encryption (our key)
-        # applies. So deny only requests that NAME another encryption or another key: `Null`
-        # false requires the header to be present. A negated operator alone (or ...IfExists)
-        # is true when the key is absent, and would deny every upload the agent makes.
-        statements += [
-            {
-                "Sid": "DenyForeignKmsKeys",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "Null": {_KMS_KEY_HEADER: "false"},
-                    "StringNotEquals": {_KMS_KEY_HEADER: kms_key_arn},
-                },
-            },
-            {
-                "Sid": "DenyOtherEncryption",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "Null": {_SSE_HEADER: "false"},
-                    "StringNotEquals": {_SSE_HEADER: "aws:kms"},
-                },
-            },
-        ]
-    if not settings.object_lock.enabled:
-        # Without Object Lock this statement is what keeps the archive append-only.
-        deny_delete: dict[str, Any] = {
-            "Sid": "DenyAuditObjectDeletion",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-            "Resource": objects,
-        }
-        if settings.admin_role_arn is not None:
-            deny_delete["Condition"] = {
-                "ArnNotEquals": {"aws:PrincipalArn": settings.admin_role_arn}
-            }
-        statements.append(deny_delete)
-    statements += extra_statements
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 class AuditLogBucket(pulumi.ComponentResource):
