@@ -23,10 +23,10 @@ from components.config import ArchiveStackConfig, StackConfig, from_pulumi
 from components.demo.component import DemoWorkloads, DemoWorkloadsArgs
 from components.identity.component import ServiceAccountRole, ServiceAccountRoleArgs
 from components.identity.iam import AuditArchive, agent_policy_for_stack
-from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
+from components.monitoring.alerts import S3RouteTiming
+from components.monitoring.component import PipelineMonitoring, PipelineMonitoringArgs
 from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
 from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
-from components.render.alert_rules import S3RouteTiming
 
 
 def query_layer(

@@ -31,9 +31,9 @@ from components.common.model import CamelModel
 from components.common.names import PROJECT
 from components.common.partition import Partition, partition_of
 from components.demo.render import DemoSettings
+from components.monitoring.settings import MonitoringSettings
 from components.node_syslog.numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
 from components.node_syslog.rsyslog import NodeSyslogSettings
-from components.render.monitoring import MonitoringSettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.
 PRIVATE_NETWORK_ENVIRONMENTS = ("staging", "prod")

@@ -40,9 +40,9 @@ from components.agent.monitoring import STATS_INPUT
 from components.agent.routes import parse_duration
 from components.agent.settings import PipelineContext
 from components.demo.render import DemoService, DemoSettings, demo_env, service_plan
+from components.monitoring.settings import MonitoringSettings
 from components.node_syslog.monitoring import RsyslogMonitoring, render_monitoring_conf
 from components.node_syslog.rsyslog import NodeSyslogSettings, render_rsyslog_conf
-from components.render.monitoring import MonitoringSettings
 from tooling.agent import AgentNotFoundError, fluent_bit_binary
 from tooling.engine import REPO_ROOT
 from tooling.localrun import (

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from components.agent.monitoring import heartbeat_tag
-from components.render.monitoring import HeartbeatSettings
+from components.monitoring.settings import HeartbeatSettings
 from tooling.archive import (
     Archive,
     ArchiveError,

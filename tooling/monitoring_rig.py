@@ -23,9 +23,9 @@ from components.agent.metrics import EXPORTER_PATH
 from components.agent.monitoring import EXPORTER_OUTPUT, STATS_INPUT
 from components.agent.routes import parse_duration
 from components.agent.settings import METRICS_PATH, PipelineContext
+from components.monitoring.settings import MonitoringSettings
 from components.node_syslog.monitoring import RsyslogMonitoring, render_monitoring_conf
 from components.node_syslog.rsyslog import render_rsyslog_conf
-from components.render.monitoring import MonitoringSettings
 from tooling.agent import find_fluent_bit
 from tooling.e2e import remap_node_syslog
 from tooling.localrun import (

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from components.agent import metrics as m
-from components.render.alert_rules import S3RouteTiming, alert_rules
-from components.render.dashboard import dashboard
-from components.render.monitoring import MonitoringSettings
+from components.monitoring.alerts import S3RouteTiming, alert_rules
+from components.monitoring.dashboard import dashboard
+from components.monitoring.settings import MonitoringSettings
 from tooling.loopback import wait_until
 from tooling.monitoring_rig import MonitoringRig, find_rsyslogd, scrape
 

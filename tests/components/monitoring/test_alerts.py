@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.render.alert_rules import S3RouteTiming, alert_rules, rule_groups
-from components.render.monitoring import MonitoringSettings
+from components.monitoring.alerts import S3RouteTiming, alert_rules, rule_groups
+from components.monitoring.settings import MonitoringSettings
 from tests.conftest import STACKS, stack_graph
 from tests.prometheus_tools import promtool
 from tooling.artifacts import daemon_configs

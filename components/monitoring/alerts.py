@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from components.agent import metrics as m
-from components.render.monitoring import MonitoringSettings, duration_seconds, seconds_text
+from components.monitoring.settings import MonitoringSettings, duration_seconds, seconds_text
 
 GROUP = "container-audit-log"
+RULES_FILE = f"{GROUP}.rules.yaml"
 # Each alert's runbook line is in the README, under this heading.
 RUNBOOK = "README.md#alerts-and-runbooks"
 
@@ -173,3 +176,8 @@ def rule_groups(settings: MonitoringSettings, s3_routes: Sequence[S3RouteTiming]
             }
         ]
     }
+
+
+def rules_text(settings: MonitoringSettings, s3_routes: Sequence[S3RouteTiming]) -> str:
+    """The rule file, deterministic (what `promtool check rules` and Prometheus read)."""
+    return yaml.safe_dump(rule_groups(settings, s3_routes), sort_keys=False, width=100_000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.agent import metrics as m
-from components.render.monitoring import MonitoringSettings
+from components.monitoring.settings import MonitoringSettings
 
 UID = "container-audit-log"
 SIDECAR_LABEL = {"grafana_dashboard": "1"}

@@ -15,16 +15,14 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from components.agent.metrics import EXPORTER_PATH, EXPORTER_PORT_NAME
 from components.common.workload import ARTIFACT_ANNOTATION, labels
-from components.render.alert_rules import GROUP, S3RouteTiming, rule_groups
-from components.render.dashboard import SIDECAR_LABEL, dashboard
-from components.render.monitoring import MonitoringSettings
+from components.monitoring.alerts import RULES_FILE, S3RouteTiming, rule_groups, rules_text
+from components.monitoring.dashboard import SIDECAR_LABEL, dashboard
+from components.monitoring.settings import MonitoringSettings
 
 NAME = "container-audit-log"
-RULES_FILE = f"{GROUP}.rules.yaml"
 DASHBOARD_FILE = f"{NAME}.json"
 OPERATOR_API = "monitoring.coreos.com/v1"
 
@@ -40,11 +38,6 @@ class PipelineMonitoringArgs:
     s3_routes: Sequence[S3RouteTiming]
     provider: k8s.Provider
     depends_on: Sequence[pulumi.Resource] = ()
-
-
-def rules_text(settings: MonitoringSettings, s3_routes: Sequence[S3RouteTiming]) -> str:
-    """The rule file, deterministic (what `promtool check rules` and Prometheus read)."""
-    return yaml.safe_dump(rule_groups(settings, s3_routes), sort_keys=False, width=100_000)
 
 
 class PipelineMonitoring(pulumi.ComponentResource):

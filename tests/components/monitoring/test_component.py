@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 import yaml
 
-from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
-from components.render.alert_rules import S3RouteTiming
-from components.render.monitoring import MonitoringSettings
+from components.monitoring.alerts import S3RouteTiming
+from components.monitoring.component import PipelineMonitoring, PipelineMonitoringArgs
+from components.monitoring.settings import MonitoringSettings
 from tests.conftest import run_component, stack_config_with, stack_graph
 from tooling.artifacts import daemon_configs, kubernetes_manifests
 from tooling.engine import run_program

@@ -2,7 +2,7 @@
 
 How Prometheus finds the agents (a PodMonitor when the Prometheus Operator is present,
 scrape annotations otherwise), the thresholds of every alert rule
-(components.render.alert_rules), the node heartbeat (rsyslog's immark) and the optional
+(components.monitoring.alerts), the node heartbeat (rsyslog's immark) and the optional
 Grafana dashboard. Pure: no Pulumi imports.
 """
 
