@@ -8,25 +8,25 @@ node syslog, agent and its writer role, demo) that references its archive stack,
 
 import pulumi
 
+from components.agent.component import FluentBitDaemonSet, FluentBitDaemonSetArgs
+from components.agent.daemonset import NAME as FLUENT_BIT
+from components.agent.routes import parse_duration
+from components.agent.settings import METRICS_PATH, AgentSettings, PipelineContext
+from components.archive.bucket import AuditLogBucket, AuditLogBucketArgs
+from components.archive.query import ArchiveQuery, ArchiveQueryArgs
+from components.archive.query_settings import QuerySettings
 from components.archive.reference import ArchiveReference, ArchiveReferenceArgs
 from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
-from components.archive_query import ArchiveQuery, ArchiveQueryArgs
-from components.bucket import AuditLogBucket, AuditLogBucketArgs
-from components.cluster import ClusterAccess, ClusterAccessArgs
+from components.cluster.component import ClusterAccess, ClusterAccessArgs
+from components.common.workload import selector_labels
 from components.config import ArchiveStackConfig, StackConfig, from_pulumi
-from components.demo import DemoWorkloads, DemoWorkloadsArgs
-from components.fluent_bit import FluentBitDaemonSet, FluentBitDaemonSetArgs
-from components.irsa import ServiceAccountRole, ServiceAccountRoleArgs
-from components.monitoring import PipelineMonitoring, PipelineMonitoringArgs
-from components.node_syslog import NodeSyslog, NodeSyslogArgs, node_user_data
-from components.render.alert_rules import S3RouteTiming
-from components.render.fluent_bit import METRICS_PATH, AgentSettings, PipelineContext
-from components.render.fluent_bit_workload import NAME as FLUENT_BIT
-from components.render.iam import AuditArchive, agent_policy_for_stack
-from components.render.query_settings import QuerySettings
-from components.render.routes import parse_duration
-from components.render.workload import selector_labels
-from components.syslog_gate import SyslogGate, SyslogGateArgs
+from components.demo.component import DemoWorkloads, DemoWorkloadsArgs
+from components.identity.component import ServiceAccountRole, ServiceAccountRoleArgs
+from components.identity.iam import AuditArchive, agent_policy_for_stack
+from components.monitoring.alerts import S3RouteTiming
+from components.monitoring.component import PipelineMonitoring, PipelineMonitoringArgs
+from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
+from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
 
 
 def query_layer(

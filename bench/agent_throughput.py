@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.audit_records import demo_events
-from components.render.fluent_bit_parsers import RFC5424_PARSER, parser_specs
+from components.agent.parsers import RFC5424_PARSER, parser_specs
 from tests.agent_harness import AgentRunner, ingested, stack_agent_config, wait_flushed
 from tests.rsyslog_harness import NodeLayout, RsyslogDaemon
 from tooling.agent import fluent_bit_binary

@@ -9,7 +9,7 @@ import shlex
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from components.render.demo import DemoSettings
+from components.demo.render import DemoSettings
 from demo.audit_events import EXEC, EXIT, Identity, format_event
 
 NODES = ("ip-10-0-1-23.eu-west-1.compute.internal", "ip-10-0-2-57.eu-west-1.compute.internal")

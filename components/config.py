@@ -16,22 +16,24 @@ import pulumi
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from components.agent.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
+from components.agent.settings import AgentSettings, Environment
+from components.archive.query_settings import QuerySettings
 from components.archive.settings import (
     ArchiveSettings,
+    BucketSettings,
     StackKind,
     default_cluster_prefix,
     valid_stack_reference,
 )
-from components.render.demo import DemoSettings
-from components.render.fluent_bit import AgentSettings, Environment
-from components.render.model import CamelModel
-from components.render.monitoring import MonitoringSettings
-from components.render.partition import Partition, partition_of
-from components.render.query_settings import QuerySettings
-from components.render.routes import CloudWatchLogsRoute, OpenSearchRoute, Route, S3Route
-from components.render.rsyslog import NodeSyslogSettings
-from components.render.rsyslog_numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
-from components.settings import PROJECT, BucketSettings, ClusterSettings
+from components.cluster.settings import ClusterSettings
+from components.common.model import CamelModel
+from components.common.names import PROJECT
+from components.common.partition import Partition, partition_of
+from components.demo.render import DemoSettings
+from components.monitoring.settings import MonitoringSettings
+from components.node_syslog.numbering import PREFIX_MAX_BYTES as NUMBERING_PREFIX_MAX_BYTES
+from components.node_syslog.rsyslog import NodeSyslogSettings
 
 # Stacks whose nodes must not land in the default VPC's public subnets.
 PRIVATE_NETWORK_ENVIRONMENTS = ("staging", "prod")

@@ -102,7 +102,7 @@ def flushed(agent: RunningAgent) -> int:
     The metrics exporter output takes metrics, never log records: it is not counted."""
     import urllib.error
 
-    from components.render.agent_monitoring import EXPORTER_OUTPUT
+    from components.agent.monitoring import EXPORTER_OUTPUT
 
     try:
         outputs = agent.metrics().get("output", {})

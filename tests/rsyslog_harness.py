@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from components.render.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from components.node_syslog.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components.render.routes import S3Route
+from components.agent.routes import S3Route
 from tests.agent_harness import AgentRunner, wait_flushed
 from tests.rsyslog_harness import NodeLayout, RsyslogDaemon, send_tcp, send_udp
 from tooling.e2e import LocalStack, load_local_stack, remap_node_syslog

@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
-from components.render.alert_rules import S3RouteTiming, rule_groups
-from components.render.monitoring import MonitoringSettings
-from components.render.routes import parse_duration
+from components.agent.routes import parse_duration
+from components.monitoring.alerts import S3RouteTiming, rule_groups
+from components.monitoring.settings import MonitoringSettings
 from tooling.localrun import DUMMY_AWS_ENV, Supervisor
 from tooling.loopback import LOOPBACK, free_port, wait_until
 from tooling.monitoring_rig import NODE, MonitoringRig, find_fluent_bit, find_rsyslogd

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from components.render.routes import S3ObjectLayout
+from components.agent.routes import S3ObjectLayout
 from demo.audit_events import SD_ID, parse_structured_data
 from tooling.completeness import Ledger, event_identity
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from components.render.archive_table import render_ddl
-from components.render.workload import ARTIFACT_ANNOTATION
+from components.archive.table import render_ddl
+from components.common.workload import ARTIFACT_ANNOTATION
 from tooling.graph import RecordedResource, ResourceGraph
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from components.common.names import PROJECT
 from components.config import ArchiveStackConfig, StackConfig
-from components.settings import PROJECT
 
 _HIDDEN = {"region"}
 

@@ -35,14 +35,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from components.render.agent_monitoring import STATS_INPUT
-from components.render.demo import DemoService, DemoSettings, demo_env, service_plan
-from components.render.fluent_bit import PipelineContext
-from components.render.fluent_bit_config import render_fluent_bit_config
-from components.render.monitoring import MonitoringSettings
-from components.render.routes import parse_duration
-from components.render.rsyslog import NodeSyslogSettings, render_rsyslog_conf
-from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monitoring_conf
+from components.agent.config import render_fluent_bit_config
+from components.agent.monitoring import STATS_INPUT
+from components.agent.routes import parse_duration
+from components.agent.settings import PipelineContext
+from components.demo.render import DemoService, DemoSettings, demo_env, service_plan
+from components.monitoring.settings import MonitoringSettings
+from components.node_syslog.monitoring import RsyslogMonitoring, render_monitoring_conf
+from components.node_syslog.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from tooling.agent import AgentNotFoundError, fluent_bit_binary
 from tooling.engine import REPO_ROOT
 from tooling.localrun import (

@@ -25,9 +25,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.archive.reference import ArchiveReferenceArgs, registration_of
 from components.archive.settings import referenced_stack
+from components.common.names import PROJECT
+from components.common.partition import partition_of
 from components.config import load_stack_config
-from components.render.partition import partition_of
-from components.settings import PROJECT
 from tooling.graph import STACK_TYPE, RecordedResource, ResourceGraph
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

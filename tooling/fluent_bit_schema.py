@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from components.render.fluent_bit_parsers import undefined_parsers
+from components.agent.parsers import undefined_parsers
 from tooling.agent import PINNED_VERSION, AgentNotFoundError, fluent_bit_binary
 
 SCHEMA_PATH = Path(__file__).with_name(f"fluent-bit-schema-{PINNED_VERSION}.json")

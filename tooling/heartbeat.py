@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from components.render.agent_monitoring import heartbeat_tag
-from components.render.monitoring import HeartbeatSettings
+from components.agent.monitoring import heartbeat_tag
+from components.monitoring.settings import HeartbeatSettings
 from tooling.archive import (
     Archive,
     ArchiveError,

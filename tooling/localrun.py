@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from components.render.fluent_bit_config import to_yaml
-from components.render.rsyslog import NodeSyslogSettings, render_main_conf
+from components.agent.config import to_yaml
+from components.node_syslog.rsyslog import NodeSyslogSettings, render_main_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 # Outputs that reach a server this machine does not have are dropped; S3 goes to moto.

@@ -18,14 +18,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from components.render.agent_metrics import EXPORTER_PATH
-from components.render.agent_monitoring import EXPORTER_OUTPUT, STATS_INPUT
-from components.render.fluent_bit import METRICS_PATH, PipelineContext
-from components.render.fluent_bit_config import render_fluent_bit_config
-from components.render.monitoring import MonitoringSettings
-from components.render.routes import parse_duration
-from components.render.rsyslog import render_rsyslog_conf
-from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monitoring_conf
+from components.agent.config import render_fluent_bit_config
+from components.agent.metrics import EXPORTER_PATH
+from components.agent.monitoring import EXPORTER_OUTPUT, STATS_INPUT
+from components.agent.routes import parse_duration
+from components.agent.settings import METRICS_PATH, PipelineContext
+from components.monitoring.settings import MonitoringSettings
+from components.node_syslog.monitoring import RsyslogMonitoring, render_monitoring_conf
+from components.node_syslog.rsyslog import render_rsyslog_conf
 from tooling.agent import find_fluent_bit
 from tooling.e2e import remap_node_syslog
 from tooling.localrun import (

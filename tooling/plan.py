@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from components.archive.reference import ArchiveReferenceError
+from components.common.names import PROJECT
 from components.config import ConfigError
-from components.settings import PROJECT
 from tooling.artifacts import write_plan
 from tooling.engine import (
     REPO_ROOT,

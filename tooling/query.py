@@ -33,7 +33,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.render.archive_queries import (
+from components.agent.routes import S3ObjectLayout
+from components.archive.queries import (
     QUERIES,
     NamedQuery,
     athena_literal,
@@ -43,13 +44,12 @@ from components.render.archive_queries import (
     tag_parameters,
     window_parameters,
 )
-from components.render.archive_table import (
+from components.archive.table import (
     PARTITION_KEYS,
     ArchiveTags,
     archive_tags,
     record_columns,
 )
-from components.render.routes import S3ObjectLayout
 
 EXIT_OK, EXIT_ERROR = 0, 2
 _MAX_DAYS = 3660

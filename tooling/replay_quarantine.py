@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from components.render.routes import S3ObjectLayout
+from components.agent.routes import S3ObjectLayout
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 QUARANTINE = "quarantine"

@@ -36,9 +36,9 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from components.render.demo import DemoSettings
-from components.render.fluent_bit import AgentSettings
-from components.render.routes import S3Route, parse_duration
+from components.agent.routes import S3Route, parse_duration
+from components.agent.settings import AgentSettings
+from components.demo.render import DemoSettings
 from tooling.archive import (
     Archive,
     ArchiveError,

@@ -1,4 +1,5 @@
-"""Who may write to a shared archive: bucket and key policy statements, as data.
+"""The archive's policy documents, as data: its bucket policy, who may write to a shared
+archive (bucket and key policy statements), replication, and the access-log bucket's policy.
 
 Each registered cluster's writer role may put objects under its own prefix and have S3 use
 the archive's key for them, from any account; nobody else may put objects at all. Roles are
@@ -15,10 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.archive.settings import RegisteredCluster
-from components.render.partition import Partition
+from components.archive.settings import BucketSettings, RegisteredCluster
+from components.common.partition import Partition
 
 PolicyDocument = dict[str, Any]
+_SSE_HEADER = "s3:x-amz-server-side-encryption"
+_KMS_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+# Server access logs land under this prefix of the access-log bucket.
+LOG_PREFIX = "s3-access/"
 WRITE_ACTION = "s3:PutObject"  # also authorizes the multipart upload calls
 DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 # S3 calls that replication needs on the source and performs on the replica.
@@ -282,4 +287,94 @@ def _account_administers(partition: str, account: str) -> PolicyDocument:
         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
         "Action": "kms:*",
         "Resource": "*",
+    }
+
+
+def bucket_policy_document(
+    bucket_arn: str,
+    kms_key_arn: str | None,
+    settings: BucketSettings,
+    extra_statements: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """Deny plain HTTP, foreign KMS keys and (without object lock) deletion of audit objects."""
+    objects = f"{bucket_arn}/*"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, objects],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if kms_key_arn is not None:
+        # The agent sends no encryption headers: the bucket's default encryption (our key)
+        # applies. So deny only requests that NAME another encryption or another key: `Null`
+        # false requires the header to be present. A negated operator alone (or ...IfExists)
+        # is true when the key is absent, and would deny every upload the agent makes.
+        statements += [
+            {
+                "Sid": "DenyForeignKmsKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "Null": {_KMS_KEY_HEADER: "false"},
+                    "StringNotEquals": {_KMS_KEY_HEADER: kms_key_arn},
+                },
+            },
+            {
+                "Sid": "DenyOtherEncryption",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "Null": {_SSE_HEADER: "false"},
+                    "StringNotEquals": {_SSE_HEADER: "aws:kms"},
+                },
+            },
+        ]
+    if not settings.object_lock.enabled:
+        # Without Object Lock this statement is what keeps the archive append-only.
+        deny_delete: dict[str, Any] = {
+            "Sid": "DenyAuditObjectDeletion",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": objects,
+        }
+        if settings.admin_role_arn is not None:
+            deny_delete["Condition"] = {
+                "ArnNotEquals": {"aws:PrincipalArn": settings.admin_role_arn}
+            }
+        statements.append(deny_delete)
+    statements += extra_statements
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def access_log_bucket_policy_document(log_bucket_arn: str, archive_arn: str) -> dict[str, Any]:
+    """TLS only; S3 log delivery may write under LOG_PREFIX, for the archive's logs only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "AllowServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{log_bucket_arn}/{LOG_PREFIX}*",
+                "Condition": {"ArnEquals": {"aws:SourceArn": archive_arn}},
+            },
+        ],
     }

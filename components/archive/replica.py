@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.access_logs import create_access_logs
+from components.archive.access_logs import create_access_logs
+from components.archive.bucket import lifecycle_rules
 from components.archive.policies import (
     ReplicationEnds,
+    bucket_policy_document,
     replica_bucket_statements,
     replica_key_policy,
     replication_role_policy,
     replication_role_trust,
 )
-from components.archive.settings import ReplicationSettings
-from components.bucket import bucket_policy_document, lifecycle_rules
-from components.kms import rotating_key
-from components.render.partition import partition_of
-from components.settings import BucketSettings
+from components.archive.settings import BucketSettings, ReplicationSettings
+from components.common.kms import rotating_key
+from components.common.partition import partition_of
 
 
 @dataclass(frozen=True)

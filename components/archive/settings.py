@@ -1,4 +1,4 @@
-"""Typed settings of the archive stack kind: registered clusters and optional replication.
+"""Typed settings of the archive: the bucket, registered clusters and optional replication.
 
 Pure (no Pulumi imports). A stack is one of three kinds (`stackKind`):
 - `combined`: one stack holds the archive and the cluster (dev, local; simple, short-lived);
@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.render.model import CamelModel
+from components.common.model import CamelModel
+from components.common.names import check_bucket_name
 
 StackKind = Literal["combined", "archive", "cluster"]
 
@@ -26,6 +27,15 @@ _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 _STACK_REFERENCE = re.compile(r"^([\w.-]+/){0,2}[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 ARCHIVE_ROOT_PREFIX = "audit/"
+_ACCESS_LOG_SUFFIX = "-access-logs"
+_MAX_BUCKET_NAME = 63
+
+
+def access_log_bucket_name(archive_name: str | None) -> str | None:
+    """`<archive>-access-logs` where that is a valid length; None: a generated name."""
+    if archive_name is None or len(archive_name) + len(_ACCESS_LOG_SUFFIX) > _MAX_BUCKET_NAME:
+        return None
+    return archive_name + _ACCESS_LOG_SUFFIX
 
 
 def default_cluster_prefix(cluster_stack: str) -> str:
@@ -211,3 +221,88 @@ def valid_stack_reference(value: str) -> str:
             "<org>/<project>/<stack>"
         )
     return value
+
+
+StorageClass = Literal[
+    "STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"
+]
+# S3 refuses lifecycle transitions to the infrequent-access classes before 30 days.
+_MIN_DAYS_BEFORE_IA = 30
+
+
+class ObjectLockSettings(CamelModel):
+    """S3 Object Lock: WORM retention of every audit object."""
+
+    enabled: bool = Field(default=False, description="Set at bucket creation; cannot be undone.")
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE",
+        description="COMPLIANCE: nobody, root included, can delete before retention ends.",
+    )
+    retention_days: int = Field(default=365, ge=1, le=36500, description="Default lock per object.")
+
+
+class BucketSettings(CamelModel):
+    """The audit archive bucket. Defaults are the secure ones."""
+
+    name: str | None = Field(default=None, description="Unset: a generated unique name.")
+    encryption: Literal["kms", "sse-s3"] = Field(
+        default="kms", description="kms: a dedicated key with rotation; sse-s3: AES256."
+    )
+    retention_days: int = Field(
+        default=400, ge=1, le=36500, description="Objects under logPrefix expire after this."
+    )
+    transition_days: int | None = Field(
+        default=90, ge=0, description="Move to transitionStorageClass; null: never."
+    )
+    transition_storage_class: StorageClass = "GLACIER_IR"
+    object_lock: ObjectLockSettings = ObjectLockSettings()
+    admin_role_arn: str | None = Field(
+        default=None,
+        description="Without object lock: the one role allowed to delete audit objects.",
+    )
+    force_destroy: bool = Field(
+        default=False, description="Let `pulumi destroy` empty the bucket (dev only)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_bucket_name(value)
+
+    @field_validator("admin_role_arn")
+    @classmethod
+    def _valid_admin_role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.match(value):
+            raise ValueError(
+                f"adminRoleArn {value!r} is not an IAM role ARN "
+                "(arn:aws:iam::<12-digit account>:role/<name>)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BucketSettings:
+        days = self.transition_days
+        if days is not None and days >= self.retention_days:
+            raise ValueError(
+                f"transitionDays ({days}) must be smaller than retentionDays "
+                f"({self.retention_days}): objects would expire before they move"
+            )
+        if (
+            days is not None
+            and self.transition_storage_class in ("STANDARD_IA", "INTELLIGENT_TIERING")
+            and days < _MIN_DAYS_BEFORE_IA
+        ):
+            raise ValueError(
+                f"transitionDays ({days}) must be at least {_MIN_DAYS_BEFORE_IA} for "
+                f"{self.transition_storage_class}: S3 rejects earlier transitions"
+            )
+        lock = self.object_lock
+        if lock.enabled and lock.retention_days > self.retention_days:
+            raise ValueError(
+                f"objectLock.retentionDays ({lock.retention_days}) must not exceed "
+                f"retentionDays ({self.retention_days}): expiration could never delete "
+                "the locked objects"
+            )
+        if lock.enabled and self.force_destroy:
+            raise ValueError("forceDestroy must be false when objectLock is enabled")
+        return self

@@ -247,7 +247,7 @@ def policies() -> list[Policy]:
             "the otherActions its other routes need); judged by evaluating requests.",
             fix="grant s3:PutObject on <archive ARN>/<logPrefix>* and kms:GenerateDataKey + "
             "kms:Decrypt on the archive key with kms:ViaService s3.<region>.amazonaws.com, "
-            "nothing more (components/render/iam.py writes exactly that).",
+            "nothing more (components/identity/iam.py writes exactly that).",
             severity=Severity.CRITICAL,
             enforcement=EnforcementLevel.MANDATORY,
             check=_check,

@@ -15,7 +15,7 @@ WORKGROUP_TYPES = ("aws:athena/workgroup:Workgroup",)
 ROLE_POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy",)
 
 # Everything an auditor may do: query, and read what queries read. No write, no delete.
-# Written out here on purpose, not imported from components/render/auditor_iam.py: the
+# Written out here on purpose, not imported from components/identity/auditor_iam.py: the
 # pack is the independent guard, so a change that widens the renderer's list must fail it.
 AUDITOR_ACTIONS = frozenset(
     action.lower()
@@ -142,7 +142,7 @@ def policies() -> list[Policy]:
             name="auditor-role-read-only",
             what="The auditor role reads the archive through Athena; it must not be able to "
             "write, delete or administer anything.",
-            fix="grant only the query and read actions of components/render/auditor_iam.py, "
+            fix="grant only the query and read actions of components/identity/auditor_iam.py, "
             "on named resources.",
             severity=Severity.HIGH,
             enforcement=EnforcementLevel.MANDATORY,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.render.demo import DemoService, service_plan
+from components.demo.render import DemoService, service_plan
 from tooling.e2e import DEMO_DIR, demo_process_env
 
 SCRIPT = DEMO_DIR / "audit_events.py"

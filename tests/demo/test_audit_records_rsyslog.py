@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.rsyslog import NodeSyslogSettings
+from components.node_syslog.rsyslog import NodeSyslogSettings
 from demo.audit_events import (
     EVENT_MAX_BYTES,
     SD_ID,

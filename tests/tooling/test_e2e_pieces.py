@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.render.routes import OpenSearchRoute, RouteDefaults
-from components.render.rsyslog import render_main_conf, render_rsyslog_conf
+from components.agent.routes import OpenSearchRoute, RouteDefaults
+from components.node_syslog.rsyslog import render_main_conf, render_rsyslog_conf
 from tests.rsyslog_harness import validate_config
 from tooling import e2e
 from tooling.e2e import Ports, load_local_stack, remap_node_syslog

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.render.fluent_bit import AgentSettings, PipelineContext
-from components.render.fluent_bit_config import render_fluent_bit_config, to_yaml
+from components.agent.config import render_fluent_bit_config, to_yaml
+from components.agent.settings import AgentSettings, PipelineContext
 from tooling.fluent_bit_schema import (
     RENDERED_PLUGINS,
     SCHEMA_PATH,

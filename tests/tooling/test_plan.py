@@ -111,7 +111,7 @@ def test_two_plans_are_byte_identical(tmp_path: Path) -> None:
 
 
 def test_plan_shows_the_table_ddl_and_every_named_query(tmp_path: Path) -> None:
-    from components.render.archive_queries import QUERIES
+    from components.archive.queries import QUERIES
 
     assert main(["--stack", "dev", "--build-dir", str(tmp_path)]) == EXIT_OK
     athena = tmp_path / "dev" / "athena"

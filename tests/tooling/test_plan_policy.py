@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-import components.render.iam as iam
+import components.identity.iam as iam
 from tests.conftest import ALL_STACKS
 from tooling.engine import REPO_ROOT
 from tooling.plan import EXIT_POLICY, main, plan_stack
@@ -93,7 +93,7 @@ def test_an_unpinned_agent_image_fails_the_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The config model refuses ':latest' already; the pack is the second line of defence.
-    from components.render.fluent_bit import AgentSettings
+    from components.agent.settings import AgentSettings
 
     monkeypatch.setattr(
         AgentSettings, "image_ref", property(lambda self: "fluent/fluent-bit:latest")

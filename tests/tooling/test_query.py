@@ -14,8 +14,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from components.render.archive_queries import query_by_name
-from components.render.routes import S3Route
+from components.agent.routes import S3Route
+from components.archive.queries import query_by_name
 from tooling import query
 
 LAYOUT = S3Route(name="archive", key_prefix="audit/local").layout

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from components.render.agent_metrics import HEARTBEAT_EMITTER
-from components.render.archive_table import record_columns
-from components.render.demo import DemoService, service_plan
-from components.render.fluent_bit_parsers import TIME_UNREADABLE_KEY
+from components.agent.metrics import HEARTBEAT_EMITTER
+from components.agent.parsers import TIME_UNREADABLE_KEY
+from components.archive.table import record_columns
+from components.demo.render import DemoService, service_plan
 from demo.audit_events import SD_ID, parse_structured_data
 from tests.agent_harness import AgentRunner
 from tests.agent_records import send_lines

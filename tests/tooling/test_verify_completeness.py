@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components.render.agent_monitoring import heartbeat_tag
+from components.agent.monitoring import heartbeat_tag
 from demo.audit_events import SD_ID
 from tooling.verify import EXIT_MISSING, EXIT_OK, main, stack_defaults
 

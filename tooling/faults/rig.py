@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from components.render.fluent_bit_config import to_yaml
-from components.render.rsyslog import NodeSyslogSettings, render_rsyslog_conf
+from components.agent.config import to_yaml
+from components.node_syslog.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from tooling.e2e import load_local_stack, remap_node_syslog
 from tooling.faults.proxy import FaultProxy
 from tooling.faults.spool_hop import spool_agent_config, spool_rsyslog_conf

@@ -112,7 +112,7 @@ def run_on(
     stream.marker()
     archive = ArchiveCount(run_id)
     if idle_s is None:
-        # rsyslog retries the agent at most 10 s apart (components/render/rsyslog.py).
+        # rsyslog retries the agent at most 10 s apart (components/node_syslog/rsyslog.py).
         idle_s = quiet_s + 3 * rig.upload_timeout_s + 10 + backoff_s(scenario.outage_s)
     bound = 60 + 2 * idle_s if bound_s is None else bound_s
     done_at = settle(rig, archive, stream.sent, (quiet_s, idle_s, bound))

@@ -13,18 +13,17 @@ from typing import Any
 
 import pytest
 
+from components.agent.settings import AgentSettings
 from components.archive.policies import (
     Writer,
     archive_key_policy,
+    bucket_policy_document,
     resolve_writers,
     writer_bucket_statements,
 )
-from components.archive.settings import RegisteredCluster
-from components.bucket import bucket_policy_document
-from components.render.fluent_bit import AgentSettings
-from components.render.iam import AuditArchive, agent_policy_for_stack
-from components.render.partition import partition_of
-from components.settings import BucketSettings, ObjectLockSettings
+from components.archive.settings import BucketSettings, ObjectLockSettings, RegisteredCluster
+from components.common.partition import partition_of
+from components.identity.iam import AuditArchive, agent_policy_for_stack
 from policy.policies.iam_eval import Evaluation, Request, evaluate
 
 ARCHIVE_ACCOUNT, OTHER_ACCOUNT, STRANGER_ACCOUNT = "111111111111", "222222222222", "333333333333"

@@ -8,8 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.archive.replica import ArchiveReplica, ArchiveReplicaArgs
-from components.archive.settings import ReplicationSettings
-from components.settings import BucketSettings
+from components.archive.settings import BucketSettings, ReplicationSettings
 from tests.conftest import run_component
 
 ROLE = "arn:aws:iam::444444444444:role/replica-deployer"

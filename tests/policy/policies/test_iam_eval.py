@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from components.bucket import bucket_policy_document
-from components.settings import BucketSettings
+from components.archive.policies import bucket_policy_document
+from components.archive.settings import BucketSettings
 from policy.policies.iam_eval import (
     ACTIONS,
     Request,
@@ -466,7 +466,7 @@ def test_the_pre_fix_deny_foreign_kms_keys_denies_the_agents_uploads() -> None:
     if the tag is missing." Fluent Bit relies on the bucket's default encryption and never
     sends the key header, so every upload is denied.
     """
-    # The statement as components/bucket.py wrote it before the fix (kept as a regression case).
+    # The statement as bucket_policy_document wrote it before the fix (kept as a regression case).
     bucket_policy = doc(
         {
             "Sid": "DenyForeignKmsKeys",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.rsyslog import NodeSyslogSettings
+from components.node_syslog.rsyslog import NodeSyslogSettings
 from tooling.faults.rig import Rig, find_rsyslogd
 from tooling.faults.run import Result, run_on
 from tooling.faults.scenarios import by_name

@@ -1,0 +1,137 @@
+"""NodeSyslog: rsyslog on every node, forwarding container runtime logs to the agent.
+
+Two deliveries of the same rendered config:
+- `userdata`: EKS nodes this project creates install rsyslog at boot (the MIME document
+  from `node_user_data` goes into ClusterAccess's launch template);
+- `daemonset`: rsyslog runs as a container on every node of an existing cluster.
+Either way the config is kept in a ConfigMap: in `daemonset` mode the pods mount it, in
+`userdata` mode it is the in-cluster record of exactly what the nodes run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common.workload import (
+    ARTIFACT_ANNOTATION,
+    as_input,
+    data_checksum,
+    labels,
+)
+from components.node_syslog.daemonset import CONFIG_DIR, MAIN_FILE, NAME, syslog_daemonset_spec
+from components.node_syslog.gate import TAINT_EFFECT, TAINT_KEY, node_config
+from components.node_syslog.monitoring import RsyslogMonitoring, render_monitoring_conf
+from components.node_syslog.rsyslog import (
+    DROPIN_PATH,
+    NodeSyslogSettings,
+    render_main_conf,
+    render_rsyslog_conf,
+)
+from components.node_syslog.user_data import (
+    NODE_CONFIG,
+    UserDataPart,
+    render_user_data,
+    rsyslog_install_part,
+)
+
+DROPIN_FILE = PurePosixPath(DROPIN_PATH).name
+
+
+def node_dropin(
+    settings: NodeSyslogSettings, agent_port: int, monitoring: RsyslogMonitoring | None
+) -> str:
+    """The forwarding drop-in, with the heartbeat and counters appended when monitored."""
+    dropin = render_rsyslog_conf(settings, agent_port)
+    return dropin + render_monitoring_conf(monitoring) if monitoring else dropin
+
+
+def node_user_data(
+    settings: NodeSyslogSettings, agent_port: int, monitoring: RsyslogMonitoring | None = None
+) -> str | None:
+    """The EKS node user data, or None outside `userdata` mode: the node registers with the
+    startup taint (NodeConfig), then installs rsyslog (shell part); the syslog-gate lifts
+    the taint once rsyslog answers."""
+    if settings.mode != "userdata":
+        return None
+    dropin = node_dropin(settings, agent_port, monitoring)
+    taint = f"{TAINT_KEY}=true:{TAINT_EFFECT}"
+    return render_user_data(
+        [UserDataPart(NODE_CONFIG, node_config()), rsyslog_install_part(dropin, settings, taint)]
+    )
+
+
+@dataclass(frozen=True)
+class NodeSyslogArgs:
+    settings: NodeSyslogSettings
+    agent_port: int
+    namespace: str
+    provider: k8s.Provider
+    depends_on: tuple[pulumi.Resource, ...] = ()
+    monitoring: RsyslogMonitoring | None = None
+
+
+def config_files(
+    settings: NodeSyslogSettings, agent_port: int, monitoring: RsyslogMonitoring | None = None
+) -> dict[str, str]:
+    """The files rsyslog reads: on the node (`userdata`) or in the pod (`daemonset`)."""
+    dropin_path = DROPIN_PATH if settings.mode == "userdata" else f"{CONFIG_DIR}/{DROPIN_FILE}"
+    return {
+        MAIN_FILE: render_main_conf(settings, dropin_path=dropin_path),
+        DROPIN_FILE: node_dropin(settings, agent_port, monitoring),
+    }
+
+
+class NodeSyslog(pulumi.ComponentResource):
+    config_map: k8s.core.v1.ConfigMap
+    daemon_set: k8s.apps.v1.DaemonSet | None
+    mode: str
+
+    def __init__(
+        self, name: str, args: NodeSyslogArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("container-audit-log:node:NodeSyslog", name, None, opts)
+        settings = args.settings
+        metadata: dict[str, Any] = {
+            "namespace": args.namespace,
+            "labels": labels(NAME, "node-syslog"),
+        }
+        child = pulumi.ResourceOptions(
+            parent=self, provider=args.provider, depends_on=list(args.depends_on)
+        )
+        files = config_files(settings, args.agent_port, args.monitoring)
+        self.config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata={
+                **metadata,
+                "name": f"{NAME}-config",
+                "annotations": {ARTIFACT_ANNOTATION: "rsyslog"},
+            },
+            data=files,
+            opts=child,
+        )
+        self.daemon_set = None
+        if settings.mode == "daemonset":
+            account = k8s.core.v1.ServiceAccount(
+                f"{name}-sa",
+                metadata={**metadata, "name": NAME},
+                automount_service_account_token=False,
+                opts=child,
+            )
+            checksum = data_checksum(files)
+            self.daemon_set = k8s.apps.v1.DaemonSet(
+                f"{name}-daemonset",
+                metadata={**metadata, "name": NAME},
+                spec=as_input(syslog_daemonset_spec(settings, f"{NAME}-config", checksum)),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=args.provider,
+                    depends_on=[*args.depends_on, self.config_map, account],
+                ),
+            )
+        self.mode = settings.mode
+        self.register_outputs({"mode": settings.mode})
