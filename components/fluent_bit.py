@@ -117,7 +117,12 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
         spec = self.config_checksum.apply(
             lambda checksum: with_pod_monitoring(
                 agent_daemonset_spec(
-                    settings, f"{NAME}-config", checksum, args.role_arn is not None, args.region
+                    settings,
+                    f"{NAME}-config",
+                    checksum,
+                    args.role_arn is not None,
+                    args.region,
+                    args.context.handoff_directory,
                 ),
                 args.context.monitoring,
                 args.pod_annotations,

@@ -29,7 +29,6 @@ from components.render.rsyslog_monitoring import RsyslogMonitoring, render_monit
 from tooling.agent import find_fluent_bit
 from tooling.e2e import remap_node_syslog
 from tooling.localrun import (
-    AgentPorts,
     LocalRunError,
     RunningAgent,
     Supervisor,
@@ -174,7 +173,7 @@ class MonitoringRig:
 
     @property
     def http_port(self) -> int:
-        return self._running().ports.http
+        return self._running().http_port
 
     @property
     def stats_port(self) -> int:
@@ -207,7 +206,6 @@ class MonitoringRig:
             endpoint=self.endpoint,
             bucket=self.bucket,
             region=self.cfg.region,
-            ports=AgentPorts.free(),
             env={"NODE_NAME": NODE},
         )
         if rsyslogd is not None:
@@ -216,7 +214,7 @@ class MonitoringRig:
     def _start_rsyslog(self, rsyslogd: str) -> None:
         node = self.root / "rsyslog"
         agent = self._running()
-        settings = remap_node_syslog(self.cfg.node_syslog, node, free_port())
+        settings = remap_node_syslog(self.cfg.node_syslog, node, free_port(), agent.handoff)
         wanted = self.monitoring.rsyslog()
         monitoring = RsyslogMonitoring(
             heartbeat_interval_s=wanted.heartbeat_interval_s,
@@ -227,7 +225,7 @@ class MonitoringRig:
         main_conf = write_node_rsyslog(
             settings,
             node,
-            render_rsyslog_conf(settings, agent.ports.syslog, LOOPBACK)
+            render_rsyslog_conf(settings)
             + render_monitoring_conf(monitoring, LOOPBACK),
         )
         check_rsyslog_config(rsyslogd, main_conf)

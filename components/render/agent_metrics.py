@@ -39,7 +39,7 @@ BUILT_IN = (
 )
 
 # The alias of the agent's inputs, as their `name` label shows them.
-SYSLOG_INPUT = "node-syslog"
+HANDOFF_INPUT = "node-handoff"
 HEARTBEAT_EMITTER = "heartbeat"
 
 # Where the agent's prometheus_exporter output serves the rsyslog_* series.

@@ -10,6 +10,7 @@ from components.render.fluent_bit import (
     UPTIME_PATH,
     AgentSettings,
 )
+from components.render.rsyslog import HANDOFF_VOLUME
 from components.render.workload import (
     CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
@@ -40,6 +41,7 @@ def agent_daemonset_spec(
     config_checksum: str,
     irsa: bool,
     region: str,
+    handoff_directory: str,
 ) -> Manifest:
     selector = selector_labels(NAME)
     return {
@@ -54,22 +56,27 @@ def agent_daemonset_spec(
                 # A new config changes this hash, and so rolls every agent.
                 "annotations": {CONFIG_CHECKSUM_ANNOTATION: config_checksum},
             },
-            "spec": _pod_spec(settings, config_map, irsa, region),
+            "spec": _pod_spec(settings, config_map, irsa, region, handoff_directory),
         },
     }
 
 
-def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str) -> Manifest:
+def _pod_spec(
+    settings: AgentSettings, config_map: str, irsa: bool, region: str, handoff_directory: str
+) -> Manifest:
     host_paths = settings.host_paths
     volumes: list[Manifest] = [
         {"name": "config", "configMap": {"name": config_map}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         *(host_path_volume(volume_name(path), path) for path in host_paths),
+        host_path_volume(HANDOFF_VOLUME, handoff_directory),
     ]
     mounts: list[Manifest] = [
         {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
         *({"name": volume_name(path), "mountPath": path} for path in host_paths),
+        # The agent only reads node syslog's handoff files (its offsets are in storage.path).
+        {"name": HANDOFF_VOLUME, "mountPath": handoff_directory, "readOnly": True},
     ]
     env: list[Manifest] = [
         *downward_env(DOWNWARD_API_ENV),
@@ -111,8 +118,8 @@ def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str)
         # The agent never calls the API server (no kubernetes filter: syslog records carry
         # their pod identity themselves); IRSA brings its own projected token.
         "automountServiceAccountToken": False,
-        # rsyslog on the node forwards to 127.0.0.1:<listenPort>: the pod must share the
-        # node's network namespace; the listener itself binds to 127.0.0.1 only.
+        # rsyslog on the node sends its counters to 127.0.0.1 (the rsyslog-stats input), and
+        # health and metrics are served on the node's IP: the pod shares the node's network.
         "hostNetwork": True,
         "dnsPolicy": "ClusterFirstWithHostNet",
         "priorityClassName": settings.priority_class_name or "system-node-critical",

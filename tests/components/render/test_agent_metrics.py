@@ -17,6 +17,7 @@ from components.render import agent_metrics as m
 from components.render.alert_rules import S3RouteTiming, alert_rules
 from components.render.dashboard import dashboard
 from components.render.monitoring import MonitoringSettings
+from components.render.rsyslog import RULESET
 from tooling.loopback import wait_until
 from tooling.monitoring_rig import MonitoringRig, find_rsyslogd, scrape
 
@@ -70,10 +71,11 @@ def test_every_series_the_rules_and_dashboard_use_is_served(served: dict[str, se
 def test_the_label_values_the_rules_select_exist(served: dict[str, set[str]]) -> None:
     inputs = " ".join(served[m.INPUT_RECORDS])
     assert f'name="{m.HEARTBEAT_EMITTER}"' in inputs
-    assert f'name="{m.SYSLOG_INPUT}"' in inputs
+    assert f'name="{m.HANDOFF_INPUT}"' in inputs
     assert 'name="audit-archive"' in " ".join(served[m.OUTPUT_ERRORS])
     assert 'message_type="' in " ".join(served[m.LOGGED_MESSAGES])
-    assert 'name="container_audit_to_agent queue"' in " ".join(served[m.RSYSLOG_QUEUE_SIZE])
+    # rsyslog's one queue: the numbering ruleset's, which the handoff writes drain.
+    assert f'name="{RULESET}"' in " ".join(served[m.RSYSLOG_QUEUE_SIZE])
 
 
 def test_the_name_list_is_complete() -> None:
