@@ -110,6 +110,7 @@ class StackConfig(CamelModel):
             )
         ports = {
             "agent.httpPort": agent.http_port,
+            "agent.cleanerMetricsPort": agent.cleaner_metrics_port,
             "monitoring.rsyslogStatsPort": self.monitoring.rsyslog_stats_port,
             "monitoring.exporterPort": self.monitoring.exporter_port,
         }

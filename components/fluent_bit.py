@@ -21,6 +21,8 @@ from components.render.fluent_bit_workload import (
     agent_daemonset_spec,
     agent_labels,
 )
+from components.render.handoff_cleaner import SCRIPT_FILE as CLEANER_SCRIPT_FILE
+from components.render.handoff_cleaner import script_text as cleaner_script_text
 from components.render.workload import ARTIFACT_ANNOTATION, as_input, selector_labels
 
 
@@ -111,7 +113,7 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
                 "name": f"{NAME}-config",
                 "annotations": {ARTIFACT_ANNOTATION: "fluent-bit"},
             },
-            data={CONFIG_FILE: self.config_text},
+            data={CONFIG_FILE: self.config_text, CLEANER_SCRIPT_FILE: cleaner_script_text()},
             opts=child,
         )
         spec = self.config_checksum.apply(

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.render import handoff_cleaner
 from components.render.agent_metrics import EXPORTER_PATH, EXPORTER_PORT_NAME
 from components.render.alert_rules import GROUP, S3RouteTiming, rule_groups
 from components.render.dashboard import SIDECAR_LABEL, dashboard
@@ -118,6 +119,7 @@ def pod_monitor_spec(
     endpoints = [
         (args.agent_port_name, args.agent_metrics_path),
         (EXPORTER_PORT_NAME, EXPORTER_PATH),
+        (handoff_cleaner.METRICS_PORT_NAME, handoff_cleaner.METRICS_PATH),
     ]
     return {
         "selector": {"matchLabels": dict(args.agent_selector)},

@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from components.render.fluent_bit_config import HANDOFF_DB_FILE, to_yaml
+from components.render.handoff_cleaner import INTERVAL_SECONDS, SETTLE_SECONDS
+from components.render.handoff_cleaner import METRICS_PATH as CLEANER_METRICS_PATH
+from components.render.handoff_cleaner import SCRIPT_SOURCE as CLEANER_SCRIPT
 from components.render.rsyslog import HANDOFF_GLOB, NodeSyslogSettings, render_main_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
@@ -414,6 +417,38 @@ def start_agent(
         diagnose=lambda: supervisor.tail(name, 20),
     )
     return agent
+
+
+def start_cleaner(
+    supervisor: Supervisor,
+    agent: RunningAgent,
+    *,
+    settle_s: int = SETTLE_SECONDS,
+    interval_s: int = INTERVAL_SECONDS,
+    name: str = "handoff-cleaner",
+) -> str:
+    """The agent pod's handoff cleaner, run on this machine beside `agent` (its script, its
+    handoff directory and tail database); the URL of its metrics."""
+    (tail,) = [entry for entry in agent.config["pipeline"]["inputs"] if entry["name"] == "tail"]
+    port = free_port()
+    env = {
+        **os.environ,
+        "HANDOFF_DIR": str(agent.handoff),
+        "TAIL_DB": str(tail["db"]),
+        "INTERVAL_SECONDS": str(interval_s),
+        "SETTLE_SECONDS": str(settle_s),
+        "METRICS_ADDRESS": LOOPBACK,
+        "METRICS_PORT": str(port),
+    }
+    supervisor.start(name, [sys.executable, str(CLEANER_SCRIPT)], env, stop_timeout=10)
+    url = f"http://{LOOPBACK}:{port}{CLEANER_METRICS_PATH}"
+
+    def serving() -> bool:
+        supervisor.check()
+        return http_ok(url)
+
+    wait_until(serving, 30, f"{name} metrics", interval=0.1)
+    return url
 
 
 def wait_for_log(agent: RunningAgent, pattern: str, timeout: float) -> LogLine:

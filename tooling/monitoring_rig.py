@@ -35,6 +35,7 @@ from tooling.localrun import (
     check_rsyslog_config,
     create_bucket,
     start_agent,
+    start_cleaner,
     start_moto,
     write_node_rsyslog,
 )
@@ -157,6 +158,7 @@ class MonitoringRig:
         self.moto_endpoint = f"http://{LOOPBACK}:{self.moto_port}"
         self.proxy = TcpProxy(self.proxy_port, self.moto_port)
         self.agent: RunningAgent | None = None
+        self.cleaner_metrics_url = ""  # set by start()
         self.upload_timeout_s = max(
             parse_duration(r.upload_timeout) for r in self.agent_settings.s3_routes
         )
@@ -208,6 +210,8 @@ class MonitoringRig:
             region=self.cfg.region,
             env={"NODE_NAME": NODE},
         )
+        # As in the pod: the handoff cleaner beside the agent, serving its own metrics.
+        self.cleaner_metrics_url = start_cleaner(self.supervisor, self.agent)
         if rsyslogd is not None:
             self._start_rsyslog(rsyslogd)
 
@@ -225,8 +229,7 @@ class MonitoringRig:
         main_conf = write_node_rsyslog(
             settings,
             node,
-            render_rsyslog_conf(settings)
-            + render_monitoring_conf(monitoring, LOOPBACK),
+            render_rsyslog_conf(settings) + render_monitoring_conf(monitoring, LOOPBACK),
         )
         check_rsyslog_config(rsyslogd, main_conf)
         self.supervisor.start(

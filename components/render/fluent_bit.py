@@ -18,7 +18,6 @@ from components.render.agent_monitoring import AgentMonitoring
 from components.render.fluent_bit_parsers import RFC3164_PARSER, RFC5424_PARSER
 from components.render.model import CamelModel
 from components.render.names import DNS_LABEL_PATTERN
-from components.render.rsyslog import DEFAULT_HANDOFF_DIRECTORY
 from components.render.routes import (
     SIZE_PATTERN,
     Route,
@@ -27,6 +26,7 @@ from components.render.routes import (
     SecretRef,
     parse_size,
 )
+from components.render.rsyslog import DEFAULT_HANDOFF_DIRECTORY
 
 Environment = Literal["dev", "staging", "prod", "local"]
 LogLevel = Literal["off", "error", "warn", "info", "debug", "trace"]
@@ -140,6 +140,12 @@ class AgentSettings(CamelModel):
         ge=1024,
         le=65535,
         description="Health and metrics port; on the node's IP (hostNetwork), so it must be free.",
+    )
+    cleaner_metrics_port: int = Field(
+        default=2022,
+        ge=1024,
+        le=65535,
+        description="The handoff cleaner's metrics port, on the node's IP like httpPort.",
     )
     tag: str = Field(default="audit.syslog", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
     syslog_format: Literal["rfc5424", "rfc3164"] = Field(

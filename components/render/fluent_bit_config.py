@@ -1,8 +1,8 @@
 """The renderer of the agent's Fluent Bit 5.1 YAML config, and its deterministic text.
 
-Pipeline: tail on node syslog's handoff files (numbered RFC 5424 lines) -> parse -> event time (parser filter) -> record_modifier (cluster, node, environment) -> lua (audit
-fields) -> grep rules ->
-filesystem buffer -> one output per route (components.render.routes).
+Pipeline: tail on node syslog's handoff files (numbered RFC 5424 lines) -> parse -> event
+time (parser filter) -> record_modifier (cluster, node, environment) -> lua (audit fields)
+-> grep rules -> filesystem buffer -> one output per route (components.render.routes).
 
 Pure: no Pulumi imports. `render_fluent_bit_config` builds the config as data; `to_yaml`
 serializes it deterministically; `config_checksum` names a config text.

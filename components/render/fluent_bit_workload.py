@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.render import handoff_cleaner
 from components.render.fluent_bit import (
     DOWNWARD_API_ENV,
     HEALTH_PATH,
     UPTIME_PATH,
     AgentSettings,
 )
+from components.render.fluent_bit_config import handoff_db_path
 from components.render.rsyslog import HANDOFF_VOLUME
 from components.render.workload import (
     CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
     container_security_context,
+    data_checksum,
     downward_env,
     host_path_volume,
     labels,
@@ -29,6 +32,7 @@ CONFIG_FILE = "fluent-bit.yaml"
 NAME = "fluent-bit"
 # Without IRSA (local stacks) the S3 route takes static keys from this optional Secret.
 STATIC_CREDENTIALS_SECRET = "fluent-bit-aws-credentials"  # noqa: S105 - a Secret name
+CLEANER_CHECKSUM_ANNOTATION = "checksum/handoff-cleaner"
 
 
 def agent_labels() -> dict[str, str]:
@@ -53,8 +57,13 @@ def agent_daemonset_spec(
         "template": {
             "metadata": {
                 "labels": agent_labels(),
-                # A new config changes this hash, and so rolls every agent.
-                "annotations": {CONFIG_CHECKSUM_ANNOTATION: config_checksum},
+                # A new config (or cleaner) changes a hash, and so rolls every agent.
+                "annotations": {
+                    CONFIG_CHECKSUM_ANNOTATION: config_checksum,
+                    CLEANER_CHECKSUM_ANNOTATION: data_checksum(
+                        {handoff_cleaner.SCRIPT_FILE: handoff_cleaner.script_text()}
+                    ),
+                },
             },
             "spec": _pod_spec(settings, config_map, irsa, region, handoff_directory),
         },
@@ -78,6 +87,27 @@ def _pod_spec(
         # The agent only reads node syslog's handoff files (its offsets are in storage.path).
         {"name": HANDOFF_VOLUME, "mountPath": handoff_directory, "readOnly": True},
     ]
+    volumes.append(
+        {
+            "name": handoff_cleaner.SCRIPT_VOLUME,
+            "configMap": {
+                "name": config_map,
+                "items": [
+                    {"key": handoff_cleaner.SCRIPT_FILE, "path": handoff_cleaner.SCRIPT_FILE}
+                ],
+            },
+        }
+    )
+    # The cleaner deletes what the agent's offsets say it read: it needs both, writable.
+    cleaner = handoff_cleaner.container_spec(
+        handoff_directory,
+        handoff_db_path(settings),
+        settings.cleaner_metrics_port,
+        [
+            {"name": HANDOFF_VOLUME, "mountPath": handoff_directory},
+            {"name": volume_name(settings.storage.path), "mountPath": settings.storage.path},
+        ],
+    )
     env: list[Manifest] = [
         *downward_env(DOWNWARD_API_ENV),
         {"name": "AWS_REGION", "value": region},
@@ -125,7 +155,7 @@ def _pod_spec(
         "priorityClassName": settings.priority_class_name or "system-node-critical",
         "terminationGracePeriodSeconds": settings.termination_grace_period_seconds,
         "securityContext": pod_security_context(),
-        "containers": [container],
+        "containers": [container, cleaner],
         "volumes": volumes,
     }
     if settings.tolerate_all_taints:

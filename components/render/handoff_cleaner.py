@@ -28,6 +28,7 @@ SCRIPT_SOURCE = Path(__file__).with_name("handoff_cleaner_script.py")
 SCRIPT_MOUNT = "/opt/handoff-cleaner"
 SCRIPT_VOLUME = "handoff-cleaner-script"
 METRICS_PORT_NAME = "cleaner-metrics"
+METRICS_PATH = "/metrics"  # what the script serves
 INTERVAL_SECONDS = 10
 # rsyslog writes by processing time; two minutes past a file's minute (and its mtime), it
 # writes that file no more, barring a clock step back.

@@ -284,6 +284,10 @@ class Metrics:
     deleted_bytes_total: int = 0
     errors_total: int = 0
     last_cycle_timestamp: float = 0.0
+    # The handoff directory's filesystem: when it fills, rsyslog's writes fail and it
+    # drops the records it cannot write ("message lost", measured with rsyslogd 8.2302).
+    filesystem_free_bytes: int = 0
+    filesystem_size_bytes: int = 0
 
 
 @dataclass
@@ -327,6 +331,14 @@ class Cleaner:
         except OSError as error:
             self._error(result, "handoff_dir", f"cannot list {self.config.handoff_dir}: {error}")
             return result
+        try:
+            space = os.statvfs(self.config.handoff_dir)
+        except OSError as error:
+            self._error(result, "statvfs", f"cannot stat {self.config.handoff_dir}: {error}")
+        else:
+            with self.lock:
+                self.metrics.filesystem_free_bytes = space.f_bavail * space.f_frsize
+                self.metrics.filesystem_size_bytes = space.f_blocks * space.f_frsize
         try:
             positions = read_positions(self.config.tail_db)
         except DatabaseError as error:
@@ -411,6 +423,18 @@ SERIES: list[tuple[str, str, str, Callable[[Metrics], float]]] = [
         "counter",
         "Cycles' errors: tail database busy, unreadable or unknown; listing or unlink failed.",
         lambda m: m.errors_total,
+    ),
+    (
+        "audit_handoff_filesystem_free_bytes",
+        "gauge",
+        "Bytes free for rsyslog on the handoff directory's filesystem.",
+        lambda m: m.filesystem_free_bytes,
+    ),
+    (
+        "audit_handoff_filesystem_size_bytes",
+        "gauge",
+        "Size of the handoff directory's filesystem.",
+        lambda m: m.filesystem_size_bytes,
     ),
     (
         "audit_handoff_last_cycle_timestamp_seconds",

@@ -90,7 +90,7 @@ def test_node_syslog_is_remapped_and_rsyslogd_accepts_it(tmp_path: Path) -> None
         Path(directory).mkdir(parents=True)
     checked = validate_config(main)
     assert checked.returncode == 0, checked.stderr
-    assert f'{tmp_path / "h"}/audit-' in dropin.read_text()
+    assert f"{tmp_path / 'h'}/audit-" in dropin.read_text()
 
 
 def test_without_fluent_bit_it_says_so_in_one_line(

@@ -31,7 +31,7 @@ USED = re.compile(r"\b([a-z_][a-z0-9_]*)\{")
 def served(
     fluent_bit: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, set[str]]]:
-    """Metric name -> the label sets it was served with, from both endpoints."""
+    """Metric name -> the label sets it was served with, from the pod's three endpoints."""
     agent = fluent_bit
     rsyslogd = find_rsyslogd()
     if rsyslogd is None:
@@ -46,7 +46,10 @@ def served(
             interval=0.5,
             diagnose=lambda: rig.supervisor.tail("fluent-bit", 20),
         )
-        text = scrape(rig.agent_metrics_url) + scrape(rig.exporter_url)
+        text = "".join(
+            scrape(url)
+            for url in (rig.agent_metrics_url, rig.exporter_url, rig.cleaner_metrics_url)
+        )
     finally:
         rig.stop()
     found: dict[str, set[str]] = {}

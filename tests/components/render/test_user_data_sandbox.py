@@ -112,9 +112,7 @@ pytestmark = pytest.mark.skipif(_sandbox_available() is not None, reason=str(_sa
 
 
 def _run_installer(tmp_path: Path, scenario: str) -> Run:
-    script = rsyslog_install_part(
-        render_rsyslog_conf(SETTINGS), SETTINGS, TAINT
-    ).content
+    script = rsyslog_install_part(render_rsyslog_conf(SETTINGS), SETTINGS, TAINT).content
     (tmp_path / "install.sh").write_text(script)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
