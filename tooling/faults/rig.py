@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from components.render.fluent_bit_config import to_yaml
+from components.render.handoff_cleaner import SCRIPT_SOURCE as CLEANER_SCRIPT
 from components.render.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from tooling.e2e import load_local_stack, remap_node_syslog
 from tooling.faults.proxy import FaultProxy
@@ -48,6 +49,7 @@ from tooling.localrun import (
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 NODE = "fault-node"
+CLEANER_SETTLE_S = 5
 DaemonName = Literal["agent", "rsyslogd"]
 _OUTPUT_COUNTER = re.compile(
     r'^fluentbit_output_(?P<metric>[a-z_]+_total)\{name="(?P<plugin>[^"]+)"\} (?P<value>[0-9.e+]+)$'
@@ -145,6 +147,7 @@ class Rig:
             create_bucket(self.moto_endpoint, self.bucket, self.stack.region)
             self.proxy = FaultProxy(int(moto_port))
             self._argv["agent"] = [self.fluent_bit, "-c", str(self._write_agent_config())]
+            self._start_cleaner()
             pidfile = self.root / "rsyslog" / "rsyslogd.pid"
             conf = self._write_rsyslog_conf()
             self._argv["rsyslogd"] = [self.rsyslogd, "-n", "-f", str(conf), "-i", str(pidfile)]
@@ -169,6 +172,8 @@ class Rig:
         config, _ = remap_agent_config(
             self.stack.agent_config, agent_root, self.http_port, endpoint, self.bucket, self.handoff
         )
+        (tail,) = [entry for entry in config["pipeline"]["inputs"] if entry["name"] == "tail"]
+        self._agent_db = Path(tail["db"])
         service = {**config["service"], "log_level": "info", "http_listen": LOOPBACK}
         if self.grace is not None:
             service["grace"] = str(self.grace)
@@ -196,6 +201,28 @@ class Rig:
         return write_node_rsyslog(settings, node_root, render_rsyslog_conf(settings))
 
     # --- daemons -----------------------------------------------------------------------
+
+    def _start_cleaner(self) -> None:
+        """The pod's handoff cleaner, running throughout (a sidecar outlives the agent
+        container's crashes): it deletes read files while the faults happen. A short settle
+        time so it deletes within a run; the rendered 120 s only adds safety margin."""
+        env = {
+            **os.environ,
+            "HANDOFF_DIR": str(self.handoff),
+            "TAIL_DB": str(self._agent_db),
+            "INTERVAL_SECONDS": "1",
+            "SETTLE_SECONDS": str(CLEANER_SETTLE_S),
+            "METRICS_PORT": "0",
+        }
+        self.handoff.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, str(CLEANER_SCRIPT)]
+        self.daemons["cleaner"] = Daemon("cleaner", argv, self.root, env)
+
+    def cleaner_deleted(self) -> int:
+        """Handoff files the cleaner deleted so far (its log: one line per file)."""
+        path = self.root / "cleaner.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text.count('"event": "deleted"')
 
     def start(self, name: DaemonName) -> None:
         """Start `name` on the state it left and wait until it serves."""
@@ -286,7 +313,7 @@ class Rig:
 
     def close(self) -> None:
         """rsyslogd, then the agent, then moto: SIGTERM each, SIGKILL if it hangs."""
-        for name in ("rsyslogd", "agent", "moto"):
+        for name in ("rsyslogd", "agent", "cleaner", "moto"):
             daemon = self.daemons.get(name)
             if daemon is not None and daemon.alive():
                 daemon.send_signal(signal.SIGTERM)

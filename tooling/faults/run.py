@@ -200,6 +200,7 @@ def _notes(rig: Rig, archive: ArchiveCount, done_at: float, resends: int) -> lis
         notes.append(f"{archive.record_bytes / archive.records:.0f} bytes per record")
     if resends:
         notes.append(f"sender reconnected {resends}x")
+    notes.append(f"handoff files deleted by the cleaner so far: {rig.cleaner_deleted()}")
     return notes
 
 
