@@ -153,6 +153,10 @@ def records_of(
     return [record for records in objects.values() for record in records]
 
 
+# Where a plan keeps the agent's config (beside the handoff cleaner's script).
+AGENT_CONFIG_FILE = "fluent-bit/fluent-bit.yaml"
+
+
 def stack_agent_config(stack: str) -> dict[str, Any]:
     """The agent config a repo stack renders (as `make plan` writes it), as data."""
     import yaml
@@ -160,6 +164,6 @@ def stack_agent_config(stack: str) -> dict[str, Any]:
     from tests.conftest import stack_graph
     from tooling.artifacts import daemon_configs
 
-    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name.startswith("fluent-bit/")]
+    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name == AGENT_CONFIG_FILE]
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from demo.audit_events import Identity, format_event
-from tests.agent_harness import REGION, AgentRunner
+from tests.agent_harness import REGION, AgentRunner, stack_agent_config
 from tests.conftest import archive_graph, stack_graph
 from tests.tooling.s3_access_cases import denied, must_refuse, pre_fix_bucket_policy
-from tooling.artifacts import daemon_configs
 from tooling.localrun import RunningAgent, create_bucket, supervised
 from tooling.loopback import wait_until
 from tooling.recording_proxy import RecordingProxy
@@ -39,9 +37,7 @@ MULTIPART_RECORDS = 40_000
 
 
 def _agent_config(stack: str) -> dict[str, Any]:
-    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name.startswith("fluent-bit/")]
-    loaded: dict[str, Any] = yaml.safe_load(text)
-    return loaded
+    return stack_agent_config(stack)
 
 
 def _multipart(config: Mapping[str, Any]) -> dict[str, Any]:
