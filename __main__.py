@@ -132,9 +132,7 @@ def cluster_stack(cfg: StackConfig) -> None:
             settings=cfg.cluster,
             partition=cfg.partition,
             kubeconfig=cfg.kubeconfig,
-            node_user_data=node_user_data(
-                cfg.node_syslog, cfg.agent.listen_port, cfg.monitoring.rsyslog()
-            ),
+            node_user_data=node_user_data(cfg.node_syslog, cfg.monitoring.rsyslog()),
             tags=tags,
         ),
     )
@@ -202,6 +200,7 @@ def cluster_stack(cfg: StackConfig) -> None:
                 cluster_name=cfg.cluster.name,
                 environment=cfg.environment,
                 monitoring=cfg.monitoring.agent(),
+                handoff_directory=cfg.node_syslog.handoff_directory,
             ),
             region=cfg.region,
             archive_region=cfg.archive_aws_region,
@@ -220,7 +219,6 @@ def cluster_stack(cfg: StackConfig) -> None:
         "node-syslog",
         NodeSyslogArgs(
             settings=cfg.node_syslog,
-            agent_port=cfg.agent.listen_port,
             namespace=cfg.agent.namespace,
             provider=cluster.provider,
             depends_on=after_namespace,

@@ -110,15 +110,9 @@ class StackConfig(CamelModel):
                 "nodeSyslog.tcp is false with mode 'userdata': nodes stay tainted until "
                 f"rsyslog answers on TCP {syslog.listen_port}; keep tcp: true"
             )
-        if syslog.fluent_bit_syslog_format != agent.tcp_framing:
-            raise ValueError(
-                f"nodeSyslog.tcpFraming {syslog.tcp_framing!r} and agent.tcpFraming "
-                f"{agent.tcp_framing!r} disagree: the agent would split messages wrongly; "
-                f"set agent.tcpFraming to {syslog.fluent_bit_syslog_format!r}"
-            )
         ports = {
-            "agent.listenPort": agent.listen_port,
             "agent.httpPort": agent.http_port,
+            "agent.cleanerMetricsPort": agent.cleaner_metrics_port,
             "monitoring.rsyslogStatsPort": self.monitoring.rsyslog_stats_port,
             "monitoring.exporterPort": self.monitoring.exporter_port,
         }

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from components.agent.metrics import HANDOFF_INPUT
 from tooling.agent import REQUIRE_ENV, AgentNotFoundError, agent_required, fluent_bit_binary
 from tooling.localrun import RunningAgent, Supervisor, create_bucket, s3_client, start_agent
 
@@ -53,6 +54,7 @@ class AgentRunner:
         bucket: str | None = None,
         name: str | None = None,
         env: Mapping[str, str] | None = None,
+        handoff: Path | None = None,
     ) -> RunningAgent:
         return start_agent(
             self.supervisor,
@@ -64,6 +66,7 @@ class AgentRunner:
             region=REGION,
             name=name or f"fluent-bit-{secrets.token_hex(3)}",
             env=env,
+            handoff=handoff,
         )
 
     def client(self) -> Any:
@@ -86,7 +89,7 @@ class AgentRunner:
 
 
 def ingested(agent: RunningAgent) -> int:
-    """Records the agent's syslog input has taken in so far (its metrics endpoint; 0 while
+    """Records the agent's handoff input has taken in so far (its metrics endpoint; 0 while
     the endpoint is not serving yet: it answers 404 for a moment after /health is up)."""
     import urllib.error
 
@@ -94,7 +97,7 @@ def ingested(agent: RunningAgent) -> int:
         inputs = agent.metrics().get("input", {})
     except (urllib.error.URLError, OSError):
         return 0
-    return sum(int(entry.get("records", 0)) for name, entry in inputs.items() if "syslog" in name)
+    return int(inputs.get(HANDOFF_INPUT, {}).get("records", 0))
 
 
 def flushed(agent: RunningAgent) -> int:
@@ -130,18 +133,6 @@ def wait_flushed(agent: RunningAgent, count: int, timeout: float = 120) -> None:
     )
 
 
-def send_lines(port: int, lines: list[str], framing: str = "newline") -> None:
-    """Syslog frames to 127.0.0.1:port over one TCP connection (newline or octet counting)."""
-    import socket
-
-    frames = []
-    for line in lines:
-        data = line.encode("utf-8")
-        frames.append(data + b"\n" if framing == "newline" else b"%d %s" % (len(data), data))
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(b"".join(frames))
-
-
 def records_of(
     runner: AgentRunner,
     config: Mapping[str, Any],
@@ -155,12 +146,15 @@ def records_of(
     bucket = bucket or runner.new_bucket()
     before = runner.keys(bucket)
     agent = runner.start(config, bucket=bucket)
-    framing = str(agent.config["pipeline"]["inputs"][0].get("format", "newline"))
-    send_lines(agent.ports.syslog, lines, framing)
+    agent.hand_off(lines)
     wait_flushed(agent, len(lines), timeout)
     assert agent.stop() == 0, agent.log_text()[-2000:]
     objects = runner.objects(bucket, skip=before)
     return [record for records in objects.values() for record in records]
+
+
+# Where a plan keeps the agent's config (beside the handoff cleaner's script).
+AGENT_CONFIG_FILE = "fluent-bit/fluent-bit.yaml"
 
 
 def stack_agent_config(stack: str) -> dict[str, Any]:
@@ -170,6 +164,6 @@ def stack_agent_config(stack: str) -> dict[str, Any]:
     from tests.conftest import stack_graph
     from tooling.artifacts import daemon_configs
 
-    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name.startswith("fluent-bit/")]
+    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name == AGENT_CONFIG_FILE]
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded

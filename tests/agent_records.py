@@ -1,12 +1,11 @@
 """What the REAL agent writes to S3 for some syslog lines, through the harness (moto).
 
 Built on tests/agent_harness.py: the rendered config runs as is (remapped to loopback), the
-lines go to its syslog input, and the records come back from the objects it uploaded.
+lines go into its handoff files, and the records come back from the objects it uploaded.
 """
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 from tests.agent_harness import AgentRunner
 from tooling.localrun import RunningAgent, supervised
-from tooling.loopback import LOOPBACK, wait_until
+from tooling.loopback import wait_until
 
 
 def received(agent: RunningAgent) -> int:
@@ -24,12 +23,6 @@ def received(agent: RunningAgent) -> int:
     except (urllib.error.URLError, OSError, ValueError):
         return 0
     return sum(int(plugin.get("records", 0)) for plugin in inputs.values())
-
-
-def send_lines(agent: RunningAgent, lines: Sequence[str]) -> None:
-    """Newline-framed lines to the agent's syslog input, as rsyslog forwards them."""
-    with socket.create_connection((LOOPBACK, agent.ports.syslog), timeout=30) as sock:
-        sock.sendall("".join(f"{line}\n" for line in lines).encode("utf-8"))
 
 
 def records_for_lines(
@@ -45,7 +38,7 @@ def records_for_lines(
         runner = AgentRunner(binary, endpoint, root, supervisor)
         bucket = runner.new_bucket()
         agent = runner.start(config, bucket=bucket, env={"NODE_NAME": node})
-        send_lines(agent, lines)
+        agent.hand_off(lines)
         wait_until(lambda: received(agent) >= len(lines), 60, f"{len(lines)} records in")
         agent.stop()  # SIGTERM: the agent uploads what it holds
         objects = runner.objects(bucket)

@@ -1,5 +1,6 @@
-"""The real rsyslogd against rendered configs: process control, a TCP sink standing in
-for the agent (Fluent Bit's syslog input), senders and an RFC 5424 parser.
+"""The real rsyslogd against rendered configs: process control, the handoff files it
+writes for the agent, a TCP sink standing in for a syslog receiver, senders and an RFC 5424
+parser.
 
 Everything talks to 127.0.0.1 only, and every wait has a deadline. Shared by the tests
 and bench/rsyslog_throughput.py.
@@ -18,9 +19,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
-from components.node_syslog.rsyslog import NodeSyslogSettings, render_main_conf, render_rsyslog_conf
+from components.node_syslog.rsyslog import (
+    HANDOFF_GLOB,
+    NodeSyslogSettings,
+    render_main_conf,
+    render_rsyslog_conf,
+)
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
@@ -43,6 +49,10 @@ class NodeLayout:
     @property
     def spool(self) -> Path:
         return self.root / "spool"
+
+    @property
+    def handoff(self) -> Path:
+        return self.root / "handoff"
 
     @property
     def dropin(self) -> Path:
@@ -77,15 +87,16 @@ class NodeLayout:
             "socketPath": str(self.socket_path),
             "workDirectory": str(self.work),
             "spoolDirectory": str(self.spool),
+            "handoffDirectory": str(self.handoff),
         }
         values.update(overrides)
         return NodeSyslogSettings.model_validate(values)
 
-    def write(self, settings: NodeSyslogSettings, agent_port: int) -> Path:
+    def write(self, settings: NodeSyslogSettings) -> Path:
         """Write the rendered drop-in and main config; return the main config path."""
         for directory in (self.work, self.spool, self.dropin.parent):
             directory.mkdir(parents=True, exist_ok=True)
-        self.dropin.write_text(render_rsyslog_conf(settings, agent_port, LOOPBACK))
+        self.dropin.write_text(render_rsyslog_conf(settings))
         self.main_conf.write_text(render_main_conf(settings, dropin_path=str(self.dropin)))
         return self.main_conf
 
@@ -159,7 +170,33 @@ class RsyslogDaemon:
         self.stop()
 
 
-# --- the agent side: a TCP sink ------------------------------------------------------
+# --- what rsyslog hands the agent: the handoff files ---------------------------------
+
+
+class Sink(Protocol):
+    def snapshot(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class HandoffFiles:
+    """The lines rsyslog wrote into the handoff directory (the agent's side of the hop),
+    file by file in name (minute) order; a line still being written is left out."""
+
+    directory: Path
+
+    def snapshot(self) -> list[str]:
+        lines: list[str] = []
+        for path in sorted(self.directory.glob(HANDOFF_GLOB)):
+            text = path.read_bytes().decode("utf-8", "replace")
+            complete, _, _partial = text.rpartition("\n")
+            lines += [line for line in complete.split("\n") if line]
+        return lines
+
+    def count(self) -> int:
+        return len(self.snapshot())
+
+
+# --- a syslog receiver: a TCP sink ----------------------------------------------------
 
 
 @dataclass
@@ -358,12 +395,12 @@ def parse_rfc5424(frame: str) -> Syslog5424:
     )
 
 
-def delivered(sink: TcpSink, marker: str) -> list[Syslog5424]:
+def delivered(sink: Sink, marker: str) -> list[Syslog5424]:
     """Parsed frames whose message contains `marker` (probes and others left out)."""
     return [parse_rfc5424(f) for f in sink.snapshot() if marker in f]
 
 
-def prime(sink: TcpSink, send_probe: Callable[[str], None], timeout: float = 10.0) -> None:
+def prime(sink: Sink, send_probe: Callable[[str], None], timeout: float = 10.0) -> None:
     """Send probes until one comes through: the input and the path to the sink are up."""
     sent = 0
 

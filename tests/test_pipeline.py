@@ -46,10 +46,10 @@ def chain(run_agent: AgentRunner, tmp_path: Path) -> Iterator[Chain]:
     bucket = run_agent.new_bucket()
     agent = run_agent.start(stack.agent_config, bucket=bucket, name="agent")
     layout = NodeLayout(tmp_path / "node")
-    settings = remap_node_syslog(stack.node_syslog, layout.root, free_port())
+    settings = remap_node_syslog(stack.node_syslog, layout.root, free_port(), agent.handoff)
     for directory in (settings.work_directory, settings.spool_directory):
         Path(directory).mkdir(parents=True, exist_ok=True)
-    layout.write(settings, agent.ports.syslog)
+    layout.write(settings)
     rsyslog = RsyslogDaemon(layout)
     rsyslog.start()
     try:

@@ -46,7 +46,6 @@ from components.node_syslog.rsyslog import NodeSyslogSettings, render_rsyslog_co
 from tooling.agent import AgentNotFoundError, fluent_bit_binary
 from tooling.engine import REPO_ROOT
 from tooling.localrun import (
-    AgentPorts,
     LocalRunError,
     RunningAgent,
     Supervisor,
@@ -77,18 +76,25 @@ class E2EError(LocalRunError):
 @dataclass(frozen=True)
 class Ports:
     syslog: int
-    agent: int
     http: int
     s3: int
 
 
 def free_ports() -> Ports:
     # free_port never hands out the same port twice in a process.
-    return Ports(syslog=free_port(), agent=free_port(), http=free_port(), s3=free_port())
+    return Ports(syslog=free_port(), http=free_port(), s3=free_port())
 
 
-def remap_node_syslog(settings: NodeSyslogSettings, root: Path, port: int) -> NodeSyslogSettings:
-    """The node's rsyslog settings with its paths under `root` and its listener on loopback.
+def handoff_directory(root: Path) -> Path:
+    """Where a local run's node syslog writes the handoff files its agent reads."""
+    return root / "handoff"
+
+
+def remap_node_syslog(
+    settings: NodeSyslogSettings, root: Path, port: int, handoff: Path
+) -> NodeSyslogSettings:
+    """The node's rsyslog settings with its paths under `root`, its handoff files in
+    `handoff` and its listener on loopback.
 
     The journal input is off: this machine's journal is not the demo's.
     """
@@ -101,6 +107,7 @@ def remap_node_syslog(settings: NodeSyslogSettings, root: Path, port: int) -> No
             "journal": "none",
             "workDirectory": str(root / "work"),
             "spoolDirectory": str(root / "spool"),
+            "handoffDirectory": str(handoff),
             "socketPath": str(root / "dev-log"),
             "localCopy": {**data["localCopy"], "path": str(root / "copy" / "audit.log")},
         }
@@ -203,7 +210,8 @@ def _start_agent(
         endpoint=endpoint,
         bucket=stack.bucket,
         region=stack.region,
-        ports=AgentPorts(syslog=ports.agent, http=ports.http),
+        http_port=ports.http,
+        handoff=handoff_directory(root),
         env={"NODE_NAME": NODE},
     )
     if agent.dropped:
@@ -220,11 +228,13 @@ def _start_rsyslog(
     monitoring: RsyslogMonitoring | None = None,
 ) -> None:
     node_root = root / "rsyslog"
-    settings = remap_node_syslog(stack.node_syslog, node_root, ports.syslog)
+    settings = remap_node_syslog(
+        stack.node_syslog, node_root, ports.syslog, handoff_directory(root)
+    )
     main_conf = write_node_rsyslog(
         settings,
         node_root,
-        render_rsyslog_conf(settings, ports.agent, LOOPBACK)
+        render_rsyslog_conf(settings)
         + (render_monitoring_conf(monitoring, LOOPBACK) if monitoring else ""),
     )
     check_rsyslog_config(rsyslogd, main_conf)

@@ -28,7 +28,7 @@ SCHEMA_PATH = Path(__file__).with_name(f"fluent-bit-schema-{PINNED_VERSION}.json
 # Every plugin a rendered config may name (routes' `plugin`, the renderer's input and
 # filters). A plugin outside this list is reported as unknown by check_config.
 RENDERED_PLUGINS: dict[str, tuple[str, ...]] = {
-    "inputs": ("syslog", "tcp"),
+    "inputs": ("tail", "tcp"),
     "filters": ("grep", "log_to_metrics", "lua", "parser", "record_modifier", "rewrite_tag"),
     "outputs": (
         "cloudwatch_logs",

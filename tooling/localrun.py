@@ -1,8 +1,9 @@
 """Run the real agent on this machine, loopback only: for `make e2e`, the tests and the bench.
 
 A stack's rendered Fluent Bit config is run as it is, with only its paths (storage.path,
-each S3 store_dir) moved under a temp dir, its ports (syslog input, HTTP server) moved to
-free 127.0.0.1 ports, and its S3 routes pointed at a moto server on loopback. Outputs that
+each S3 store_dir, the handoff files it reads and their offset database) moved under a temp
+dir, its ports (HTTP server, rsyslog-stats input) moved to free 127.0.0.1 ports, and its S3
+routes pointed at a moto server on loopback. Outputs that
 need a server this machine does not have (OpenSearch, CloudWatch, ...) are left out.
 
 Every process is started by a Supervisor, which writes its output to `<root>/<name>.log`
@@ -23,11 +24,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from components.agent.config import to_yaml
-from components.node_syslog.rsyslog import NodeSyslogSettings, render_main_conf
+from components.agent.config import HANDOFF_DB_FILE, to_yaml
+from components.agent.handoff_cleaner import INTERVAL_SECONDS, SETTLE_SECONDS
+from components.agent.handoff_cleaner import METRICS_PATH as CLEANER_METRICS_PATH
+from components.agent.handoff_cleaner import SCRIPT_SOURCE as CLEANER_SCRIPT
+from components.node_syslog.rsyslog import HANDOFF_GLOB, NodeSyslogSettings, render_main_conf
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 # Outputs that reach a server this machine does not have are dropped; S3 goes to moto.
@@ -47,9 +52,14 @@ class LocalRunError(Exception):
 
 
 def write_node_rsyslog(settings: NodeSyslogSettings, node_root: Path, dropin_text: str) -> Path:
-    """A node's rsyslog files under `node_root` as the installer lays them out (work and spool
-    directories, the drop-in, a main config including it); returns the main config's path."""
-    for directory in (settings.work_directory, settings.spool_directory):
+    """A node's rsyslog files under `node_root` as the installer lays them out (work, spool
+    and handoff directories, the drop-in, a main config including it); returns the main
+    config's path."""
+    for directory in (
+        settings.work_directory,
+        settings.spool_directory,
+        settings.handoff_directory,
+    ):
         Path(directory).mkdir(parents=True, exist_ok=True)
     dropin = node_root / "60-container-audit-log.conf"
     dropin.write_text(dropin_text, encoding="utf-8")
@@ -217,42 +227,48 @@ def create_bucket(endpoint: str, bucket: str, region: str) -> None:
 # --- the agent ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AgentPorts:
-    syslog: int
-    http: int
+def handoff_file(directory: Path, now: datetime | None = None) -> Path:
+    """The handoff file node syslog writes at `now` (components.node_syslog.rsyslog names it)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return directory / HANDOFF_GLOB.replace("*", f"{moment:%Y%m%dT%H%M}")
 
-    @classmethod
-    def free(cls) -> AgentPorts:
-        return cls(syslog=free_port(), http=free_port())
+
+def hand_off(directory: Path, lines: Sequence[str]) -> None:
+    """Append `lines` to the current handoff file, one per line, as node syslog does."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with handoff_file(directory).open("a", encoding="utf-8") as handle:
+        handle.write("".join(f"{line}\n" for line in lines))
 
 
 def remap_agent_config(
-    config: Mapping[str, Any], root: Path, ports: AgentPorts, endpoint: str, bucket: str | None
+    config: Mapping[str, Any],
+    root: Path,
+    http_port: int,
+    endpoint: str,
+    bucket: str | None,
+    handoff: Path,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The rendered config with buffers under `root`, loopback ports, S3 on `endpoint`.
+    """The rendered config with buffers under `root`, loopback ports, S3 on `endpoint`, and
+    its tail input reading the handoff files in `handoff`.
 
     `bucket` replaces every S3 route's bucket when given. Returns the config and the
     aliases of the outputs dropped (no such server here). Nothing else changes.
     """
-    service = {
-        **config["service"],
-        "storage.path": str(root / "buffer"),
-        "http_port": str(ports.http),
-    }
+    storage = root / "buffer"
+    service = {**config["service"], "storage.path": str(storage), "http_port": str(http_port)}
     pipeline = config["pipeline"]
-    # The syslog input takes the node's forwarded lines; any other listening input (the
-    # rsyslog-stats TCP input) gets a free loopback port of its own.
-    inputs = [
-        {
-            **entry,
-            "listen": LOOPBACK,
-            "port": str(ports.syslog if entry["name"] == "syslog" else free_port()),
-        }
-        if "port" in entry
-        else dict(entry)
-        for entry in pipeline["inputs"]
-    ]
+    inputs: list[dict[str, Any]] = []
+    for entry in pipeline["inputs"]:
+        if entry["name"] == "tail":
+            # The handoff files and the offsets of what was read, both moved.
+            entry = {
+                **entry,
+                "path": str(handoff / HANDOFF_GLOB),
+                "db": str(storage / HANDOFF_DB_FILE),
+            }
+        elif "port" in entry:  # the rsyslog-stats TCP input
+            entry = {**entry, "listen": LOOPBACK, "port": str(free_port())}
+        inputs.append(dict(entry))
     outputs: list[dict[str, Any]] = []
     dropped: list[str] = []
     for entry in pipeline["outputs"]:
@@ -304,7 +320,8 @@ class RunningAgent:
     binary: str
     config: dict[str, Any]
     config_path: Path
-    ports: AgentPorts
+    http_port: int
+    handoff: Path  # the directory of the handoff files it reads
     pid: int
     dropped: list[str] = field(default_factory=list)
     exit_code: int | None = None
@@ -323,14 +340,18 @@ class RunningAgent:
 
     @property
     def health_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports.http}/api/v1/health"
+        return f"http://{LOOPBACK}:{self.http_port}/api/v1/health"
 
     def metrics(self) -> dict[str, Any]:
         """The agent's /api/v1/metrics document (records and bytes per plugin)."""
-        url = f"http://{LOOPBACK}:{self.ports.http}/api/v1/metrics"
+        url = f"http://{LOOPBACK}:{self.http_port}/api/v1/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             loaded: dict[str, Any] = json.loads(response.read())
         return loaded
+
+    def hand_off(self, lines: Sequence[str]) -> None:
+        """Lines for the agent to read, written as node syslog writes them."""
+        hand_off(self.handoff, lines)
 
     def stop(self) -> int | None:
         """SIGTERM (the agent flushes and uploads what it holds), SIGKILL past the timeout."""
@@ -353,13 +374,19 @@ def start_agent(
     bucket: str | None = None,
     region: str = "us-east-1",
     name: str = "fluent-bit",
-    ports: AgentPorts | None = None,
+    http_port: int | None = None,
+    handoff: Path | None = None,
     env: Mapping[str, str] | None = None,
     health_timeout: float = 60.0,
 ) -> RunningAgent:
-    """Remap `config` (remap_agent_config), write it, start the agent, wait for /health."""
-    ports = ports or AgentPorts.free()
-    remapped, dropped = remap_agent_config(config, root / name, ports, endpoint, bucket)
+    """Remap `config` (remap_agent_config), write it, start the agent, wait for /health.
+    It reads the handoff files in `handoff` (default: `<root>/<name>/handoff`)."""
+    http_port = http_port or free_port()
+    handoff = handoff or root / name / "handoff"
+    handoff.mkdir(parents=True, exist_ok=True)
+    remapped, dropped = remap_agent_config(
+        config, root / name, http_port, endpoint, bucket, handoff
+    )
     path = root / name / "fluent-bit.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_yaml(remapped), encoding="utf-8")
@@ -374,7 +401,9 @@ def start_agent(
     process = supervisor.start(
         name, [binary, "-c", str(path)], agent_env, stop_timeout=grace_seconds(remapped) + 30
     )
-    agent = RunningAgent(supervisor, name, binary, remapped, path, ports, process.pid, dropped)
+    agent = RunningAgent(
+        supervisor, name, binary, remapped, path, http_port, handoff, process.pid, dropped
+    )
 
     def healthy() -> bool:
         supervisor.check()
@@ -388,6 +417,38 @@ def start_agent(
         diagnose=lambda: supervisor.tail(name, 20),
     )
     return agent
+
+
+def start_cleaner(
+    supervisor: Supervisor,
+    agent: RunningAgent,
+    *,
+    settle_s: int = SETTLE_SECONDS,
+    interval_s: int = INTERVAL_SECONDS,
+    name: str = "handoff-cleaner",
+) -> str:
+    """The agent pod's handoff cleaner, run on this machine beside `agent` (its script, its
+    handoff directory and tail database); the URL of its metrics."""
+    (tail,) = [entry for entry in agent.config["pipeline"]["inputs"] if entry["name"] == "tail"]
+    port = free_port()
+    env = {
+        **os.environ,
+        "HANDOFF_DIR": str(agent.handoff),
+        "TAIL_DB": str(tail["db"]),
+        "INTERVAL_SECONDS": str(interval_s),
+        "SETTLE_SECONDS": str(settle_s),
+        "METRICS_ADDRESS": LOOPBACK,
+        "METRICS_PORT": str(port),
+    }
+    supervisor.start(name, [sys.executable, str(CLEANER_SCRIPT)], env, stop_timeout=10)
+    url = f"http://{LOOPBACK}:{port}{CLEANER_METRICS_PATH}"
+
+    def serving() -> bool:
+        supervisor.check()
+        return http_ok(url)
+
+    wait_until(serving, 30, f"{name} metrics", interval=0.1)
+    return url
 
 
 def wait_for_log(agent: RunningAgent, pattern: str, timeout: float) -> LogLine:

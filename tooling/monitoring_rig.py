@@ -29,13 +29,13 @@ from components.node_syslog.rsyslog import render_rsyslog_conf
 from tooling.agent import find_fluent_bit
 from tooling.e2e import remap_node_syslog
 from tooling.localrun import (
-    AgentPorts,
     LocalRunError,
     RunningAgent,
     Supervisor,
     check_rsyslog_config,
     create_bucket,
     start_agent,
+    start_cleaner,
     start_moto,
     write_node_rsyslog,
 )
@@ -158,6 +158,7 @@ class MonitoringRig:
         self.moto_endpoint = f"http://{LOOPBACK}:{self.moto_port}"
         self.proxy = TcpProxy(self.proxy_port, self.moto_port)
         self.agent: RunningAgent | None = None
+        self.cleaner_metrics_url = ""  # set by start()
         self.upload_timeout_s = max(
             parse_duration(r.upload_timeout) for r in self.agent_settings.s3_routes
         )
@@ -174,7 +175,7 @@ class MonitoringRig:
 
     @property
     def http_port(self) -> int:
-        return self._running().ports.http
+        return self._running().http_port
 
     @property
     def stats_port(self) -> int:
@@ -207,16 +208,17 @@ class MonitoringRig:
             endpoint=self.endpoint,
             bucket=self.bucket,
             region=self.cfg.region,
-            ports=AgentPorts.free(),
             env={"NODE_NAME": NODE},
         )
+        # As in the pod: the handoff cleaner beside the agent, serving its own metrics.
+        self.cleaner_metrics_url = start_cleaner(self.supervisor, self.agent)
         if rsyslogd is not None:
             self._start_rsyslog(rsyslogd)
 
     def _start_rsyslog(self, rsyslogd: str) -> None:
         node = self.root / "rsyslog"
         agent = self._running()
-        settings = remap_node_syslog(self.cfg.node_syslog, node, free_port())
+        settings = remap_node_syslog(self.cfg.node_syslog, node, free_port(), agent.handoff)
         wanted = self.monitoring.rsyslog()
         monitoring = RsyslogMonitoring(
             heartbeat_interval_s=wanted.heartbeat_interval_s,
@@ -227,8 +229,7 @@ class MonitoringRig:
         main_conf = write_node_rsyslog(
             settings,
             node,
-            render_rsyslog_conf(settings, agent.ports.syslog, LOOPBACK)
-            + render_monitoring_conf(monitoring, LOOPBACK),
+            render_rsyslog_conf(settings) + render_monitoring_conf(monitoring, LOOPBACK),
         )
         check_rsyslog_config(rsyslogd, main_conf)
         self.supervisor.start(

@@ -19,6 +19,8 @@ from components.agent.daemonset import (
     agent_daemonset_spec,
     agent_labels,
 )
+from components.agent.handoff_cleaner import SCRIPT_FILE as CLEANER_SCRIPT_FILE
+from components.agent.handoff_cleaner import script_text as cleaner_script_text
 from components.agent.monitoring import with_pod_monitoring
 from components.agent.settings import AgentSettings, PipelineContext
 from components.common.workload import ARTIFACT_ANNOTATION, as_input, selector_labels
@@ -111,13 +113,18 @@ class FluentBitDaemonSet(pulumi.ComponentResource):
                 "name": f"{NAME}-config",
                 "annotations": {ARTIFACT_ANNOTATION: "fluent-bit"},
             },
-            data={CONFIG_FILE: self.config_text},
+            data={CONFIG_FILE: self.config_text, CLEANER_SCRIPT_FILE: cleaner_script_text()},
             opts=child,
         )
         spec = self.config_checksum.apply(
             lambda checksum: with_pod_monitoring(
                 agent_daemonset_spec(
-                    settings, f"{NAME}-config", checksum, args.role_arn is not None, args.region
+                    settings,
+                    f"{NAME}-config",
+                    checksum,
+                    args.role_arn is not None,
+                    args.region,
+                    args.context.handoff_directory,
                 ),
                 args.context.monitoring,
                 args.pod_annotations,

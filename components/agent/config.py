@@ -1,20 +1,21 @@
 """The renderer of the agent's Fluent Bit 5.1 YAML config, and its deterministic text.
 
-Pipeline: syslog input (TCP on 127.0.0.1, rsyslog forwards RFC 5424 lines) -> parse ->
-event time (parser filter) -> record_modifier (cluster, node, environment) -> lua (audit
-fields) -> grep rules ->
-filesystem buffer -> one output per route (components.agent.routes).
+Pipeline: tail on node syslog's handoff files (numbered RFC 5424 lines) -> parse -> event
+time (parser filter) -> record_modifier (cluster, node, environment) -> lua (audit fields)
+-> grep rules -> filesystem buffer -> one output per route (components.agent.routes).
 
 Pure: no Pulumi imports. `render_fluent_bit_config` builds the config as data; `to_yaml`
 serializes it deterministically; `config_checksum` names a config text.
 """
 
 import hashlib
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
 from components.agent.audit_fields import lua_filter_entry
+from components.agent.metrics import HANDOFF_INPUT
 from components.agent.monitoring import add_monitoring
 from components.agent.parsers import (
     event_time_filter,
@@ -24,6 +25,9 @@ from components.agent.parsers import (
 )
 from components.agent.routes import Properties, RenderError, on_off
 from components.agent.settings import AgentSettings, PipelineContext
+from components.node_syslog.rsyslog import HANDOFF_GLOB
+
+HANDOFF_DB_FILE = "handoff.db"
 
 
 def _service(settings: AgentSettings) -> dict[str, str]:
@@ -60,22 +64,38 @@ def _service(settings: AgentSettings) -> dict[str, str]:
     }
 
 
-def _input(settings: AgentSettings) -> Properties:
-    # No mem_buf_limit: the syslog input cannot pause, so a tight limit would drop records;
-    # filesystem storage moves chunks to disk past storage.max_chunks_up instead.
+def _input(settings: AgentSettings, handoff_directory: str) -> Properties:
+    """`tail` on node syslog's handoff files. Its offset database (beside the chunks, on
+    the node's disk) records how far each file was read; an offset is stored only after
+    the lines before it are in a chunk, so a restarted agent reads on from there: what a
+    killed agent had not buffered is read again (duplicates), never skipped."""
     return {
-        "name": "syslog",
-        "alias": "node-syslog",
+        "name": "tail",
+        "alias": HANDOFF_INPUT,
         "tag": settings.tag,
-        "mode": "tcp",
-        "format": settings.tcp_framing,
-        "listen": "127.0.0.1",
-        "port": str(settings.listen_port),
+        "path": str(PurePosixPath(handoff_directory) / HANDOFF_GLOB),
+        "db": handoff_db_path(settings),
+        "db.sync": "normal",
+        # Find a file's row by inode AND name: by inode alone, a new file that reuses the
+        # inode of one deleted while the agent was down would resume at the old offset.
+        "db.compare_filename": "true",
+        # A file found without an offset (new, or its row lost) is read from its start.
+        "read_from_head": "true",
+        "read_newly_discovered_files_from_head": "true",
+        # rsyslog starts a new file every minute: look for it every second.
+        "refresh_interval": "1",
         "parser": settings.parser_name,
         "buffer_chunk_size": settings.buffer_chunk_size,
         "buffer_max_size": settings.buffer_max_size,
+        # Never skip a line: the config check keeps rsyslog's longest below buffer_max_size.
+        "skip_long_lines": "off",
         "storage.type": "filesystem",
     }
+
+
+def handoff_db_path(settings: AgentSettings) -> str:
+    """The tail offset database: with the chunks, on the node's disk (storage.path)."""
+    return str(PurePosixPath(settings.storage.path) / HANDOFF_DB_FILE)
 
 
 def _filters(settings: AgentSettings, context: PipelineContext) -> list[Properties]:
@@ -119,7 +139,7 @@ def render_fluent_bit_config(settings: AgentSettings, context: PipelineContext) 
         "service": _service(settings),
         "parsers": [spec.as_config(), *event_time_parsers(settings.rfc3164_time_offset)],
         "pipeline": {
-            "inputs": [_input(settings)],
+            "inputs": [_input(settings, context.handoff_directory)],
             "filters": _filters(settings, context),
             "outputs": [route.output(settings.route_defaults) for route in settings.routes],
         },

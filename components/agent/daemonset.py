@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.agent import handoff_cleaner
+from components.agent.config import handoff_db_path
 from components.agent.settings import (
     DOWNWARD_API_ENV,
     HEALTH_PATH,
@@ -14,6 +16,7 @@ from components.common.workload import (
     CONFIG_CHECKSUM_ANNOTATION,
     Manifest,
     container_security_context,
+    data_checksum,
     downward_env,
     host_path_volume,
     labels,
@@ -22,12 +25,14 @@ from components.common.workload import (
     selector_labels,
     volume_name,
 )
+from components.node_syslog.rsyslog import HANDOFF_VOLUME
 
 CONFIG_DIR = "/fluent-bit/etc/conf"
 CONFIG_FILE = "fluent-bit.yaml"
 NAME = "fluent-bit"
 # Without IRSA (local stacks) the S3 route takes static keys from this optional Secret.
 STATIC_CREDENTIALS_SECRET = "fluent-bit-aws-credentials"  # noqa: S105 - a Secret name
+CLEANER_CHECKSUM_ANNOTATION = "checksum/handoff-cleaner"
 
 
 def agent_labels() -> dict[str, str]:
@@ -40,6 +45,7 @@ def agent_daemonset_spec(
     config_checksum: str,
     irsa: bool,
     region: str,
+    handoff_directory: str,
 ) -> Manifest:
     selector = selector_labels(NAME)
     return {
@@ -51,26 +57,57 @@ def agent_daemonset_spec(
         "template": {
             "metadata": {
                 "labels": agent_labels(),
-                # A new config changes this hash, and so rolls every agent.
-                "annotations": {CONFIG_CHECKSUM_ANNOTATION: config_checksum},
+                # A new config (or cleaner) changes a hash, and so rolls every agent.
+                "annotations": {
+                    CONFIG_CHECKSUM_ANNOTATION: config_checksum,
+                    CLEANER_CHECKSUM_ANNOTATION: data_checksum(
+                        {handoff_cleaner.SCRIPT_FILE: handoff_cleaner.script_text()}
+                    ),
+                },
             },
-            "spec": _pod_spec(settings, config_map, irsa, region),
+            "spec": _pod_spec(settings, config_map, irsa, region, handoff_directory),
         },
     }
 
 
-def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str) -> Manifest:
+def _pod_spec(
+    settings: AgentSettings, config_map: str, irsa: bool, region: str, handoff_directory: str
+) -> Manifest:
     host_paths = settings.host_paths
     volumes: list[Manifest] = [
         {"name": "config", "configMap": {"name": config_map}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         *(host_path_volume(volume_name(path), path) for path in host_paths),
+        host_path_volume(HANDOFF_VOLUME, handoff_directory),
     ]
     mounts: list[Manifest] = [
         {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
         *({"name": volume_name(path), "mountPath": path} for path in host_paths),
+        # The agent only reads node syslog's handoff files (its offsets are in storage.path).
+        {"name": HANDOFF_VOLUME, "mountPath": handoff_directory, "readOnly": True},
     ]
+    volumes.append(
+        {
+            "name": handoff_cleaner.SCRIPT_VOLUME,
+            "configMap": {
+                "name": config_map,
+                "items": [
+                    {"key": handoff_cleaner.SCRIPT_FILE, "path": handoff_cleaner.SCRIPT_FILE}
+                ],
+            },
+        }
+    )
+    # The cleaner deletes what the agent's offsets say it read: it needs both, writable.
+    cleaner = handoff_cleaner.container_spec(
+        handoff_directory,
+        handoff_db_path(settings),
+        settings.cleaner_metrics_port,
+        [
+            {"name": HANDOFF_VOLUME, "mountPath": handoff_directory},
+            {"name": volume_name(settings.storage.path), "mountPath": settings.storage.path},
+        ],
+    )
     env: list[Manifest] = [
         *downward_env(DOWNWARD_API_ENV),
         {"name": "AWS_REGION", "value": region},
@@ -111,14 +148,14 @@ def _pod_spec(settings: AgentSettings, config_map: str, irsa: bool, region: str)
         # The agent never calls the API server (no kubernetes filter: syslog records carry
         # their pod identity themselves); IRSA brings its own projected token.
         "automountServiceAccountToken": False,
-        # rsyslog on the node forwards to 127.0.0.1:<listenPort>: the pod must share the
-        # node's network namespace; the listener itself binds to 127.0.0.1 only.
+        # rsyslog on the node sends its counters to 127.0.0.1 (the rsyslog-stats input), and
+        # health and metrics are served on the node's IP: the pod shares the node's network.
         "hostNetwork": True,
         "dnsPolicy": "ClusterFirstWithHostNet",
         "priorityClassName": settings.priority_class_name or "system-node-critical",
         "terminationGracePeriodSeconds": settings.termination_grace_period_seconds,
         "securityContext": pod_security_context(),
-        "containers": [container],
+        "containers": [container, cleaner],
         "volumes": volumes,
     }
     if settings.tolerate_all_taints:

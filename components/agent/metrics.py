@@ -2,7 +2,9 @@
 
 Every name here is one Fluent Bit 5.1.1 serves on `/api/v2/metrics/prometheus` (a test
 runs the real agent and fails when one disappears), or one the agent's own rsyslog-stats
-pipeline exports (components.node_syslog.monitoring). Pure: no Pulumi imports.
+pipeline exports (components.render.rsyslog_stats), or one the handoff cleaner sidecar serves
+(components.agent.handoff_cleaner_script, checked against its /metrics). Pure: no Pulumi
+imports.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ BUILT_IN = (
 )
 
 # The alias of the agent's inputs, as their `name` label shows them.
-SYSLOG_INPUT = "node-syslog"
+HANDOFF_INPUT = "node-handoff"
 HEARTBEAT_EMITTER = "heartbeat"
 
 # Where the agent's prometheus_exporter output serves the rsyslog_* series.
@@ -50,3 +52,17 @@ EXPORTER_PORT_NAME = "metrics"
 # (components.agent.monitoring) on its exporter port; label `name`: the queue.
 RSYSLOG_QUEUE_SIZE = "rsyslog_queue_size"
 RSYSLOG_QUEUE_FULL = "rsyslog_queue_full"
+
+# The handoff cleaner's series (one per node, no labels but the scrape's).
+HANDOFF_OLDEST_UNREAD = "audit_handoff_oldest_unread_seconds"
+HANDOFF_UNREAD_BYTES = "audit_handoff_unread_bytes"
+HANDOFF_FREE_BYTES = "audit_handoff_filesystem_free_bytes"
+HANDOFF_SIZE_BYTES = "audit_handoff_filesystem_size_bytes"
+HANDOFF_CLEANER_ERRORS = "audit_handoff_cleaner_errors_total"
+HANDOFF_SERIES = (
+    HANDOFF_OLDEST_UNREAD,
+    HANDOFF_UNREAD_BYTES,
+    HANDOFF_FREE_BYTES,
+    HANDOFF_SIZE_BYTES,
+    HANDOFF_CLEANER_ERRORS,
+)

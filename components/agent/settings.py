@@ -26,6 +26,7 @@ from components.agent.routes import (
 )
 from components.common.model import CamelModel
 from components.common.names import DNS_LABEL_PATTERN
+from components.node_syslog.rsyslog import DEFAULT_HANDOFF_DIRECTORY
 
 Environment = Literal["dev", "staging", "prod", "local"]
 LogLevel = Literal["off", "error", "warn", "info", "debug", "trace"]
@@ -134,22 +135,23 @@ class AgentSettings(CamelModel):
         description="Pinned image tag (':latest' and untagged images are rejected).",
     )
     image_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
-    listen_port: int = Field(default=5140, ge=1024, le=65535, description="Syslog TCP port.")
     http_port: int = Field(
         default=2020,
         ge=1024,
         le=65535,
         description="Health and metrics port; on the node's IP (hostNetwork), so it must be free.",
     )
+    cleaner_metrics_port: int = Field(
+        default=2022,
+        ge=1024,
+        le=65535,
+        description="The handoff cleaner's metrics port, on the node's IP like httpPort.",
+    )
     tag: str = Field(default="audit.syslog", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
     syslog_format: Literal["rfc5424", "rfc3164"] = Field(
         default="rfc5424", description="What node syslog sends; the project's rsyslog: rfc5424."
     )
     rfc3164_time_offset: str = Field(default="+0000", pattern=r"^[+-]\d{4}$")
-    tcp_framing: Literal["newline", "octet_counting"] = Field(
-        default="newline",
-        description="TCP framing rsyslog uses (NodeSyslogSettings.fluent_bit_syslog_format).",
-    )
     flush: int = Field(default=1, ge=1, le=60, description="Seconds between engine flushes.")
     log_level: LogLevel = "info"
     grace: int = Field(
@@ -186,10 +188,6 @@ class AgentSettings(CamelModel):
     @model_validator(mode="after")
     def _combinations(self) -> "AgentSettings":
         self._check_image()
-        if self.listen_port == self.http_port:
-            raise ValueError(
-                f"listenPort and httpPort are both {self.listen_port}; they must differ"
-            )
         if parse_size(self.buffer_max_size) < parse_size(self.buffer_chunk_size):
             raise ValueError(
                 f"bufferMaxSize {self.buffer_max_size} must be at least bufferChunkSize "
@@ -318,6 +316,8 @@ class PipelineContext:
     environment: Environment
     # Heartbeat filter and rsyslog-stats pipeline (components.agent.monitoring).
     monitoring: AgentMonitoring | None = None
+    # Where node syslog writes the handoff files the agent reads (NodeSyslogSettings).
+    handoff_directory: str = DEFAULT_HANDOFF_DIRECTORY
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", self.cluster_name):

@@ -131,6 +131,27 @@ def alert_rules(
             "0s",
             "rsyslog's queue on {{ $labels.instance }} was full",
         ),
+        AlertRule(
+            "AuditHandoffUnread",
+            f"max by (instance) ({m.HANDOFF_OLDEST_UNREAD}{{{job}}}) "
+            f">= {duration_seconds(t.handoff_unread_for)}",
+            "0s",
+            "Records wait unread for the agent in the handoff files on {{ $labels.instance }}",
+        ),
+        AlertRule(
+            "AuditHandoffDiskLow",
+            f"min by (instance) (100 * {m.HANDOFF_FREE_BYTES}{{{job}}} "
+            f"/ {m.HANDOFF_SIZE_BYTES}{{{job}}}) < {t.handoff_free_percent}",
+            "0s",
+            "The handoff files' disk on {{ $labels.instance }} is nearly full: "
+            "rsyslog drops what it cannot write",
+        ),
+        AlertRule(
+            "AuditHandoffCleanerErrors",
+            f"sum by (instance) (increase({m.HANDOFF_CLEANER_ERRORS}{{{job}}}[{w}])) > 0",
+            "0s",
+            "The handoff cleaner on {{ $labels.instance }} fails: read files stay on disk",
+        ),
     ]
     if settings.heartbeat.enabled:
         rules.append(_heartbeat_stale(settings))

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.agent import handoff_cleaner
 from components.agent.metrics import EXPORTER_PATH, EXPORTER_PORT_NAME
 from components.common.workload import ARTIFACT_ANNOTATION, labels
 from components.monitoring.alerts import RULES_FILE, S3RouteTiming, rule_groups, rules_text
@@ -111,6 +112,7 @@ def pod_monitor_spec(
     endpoints = [
         (args.agent_port_name, args.agent_metrics_path),
         (EXPORTER_PORT_NAME, EXPORTER_PATH),
+        (handoff_cleaner.METRICS_PORT_NAME, handoff_cleaner.METRICS_PATH),
     ]
     return {
         "selector": {"matchLabels": dict(args.agent_selector)},

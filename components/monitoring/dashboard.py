@@ -40,7 +40,7 @@ def dashboard(settings: MonitoringSettings) -> dict[str, Any]:
             "Records in per node",
             [
                 (
-                    f'sum by (instance) (rate({m.INPUT_RECORDS}{{{job},name="{m.SYSLOG_INPUT}"}}'
+                    f'sum by (instance) (rate({m.INPUT_RECORDS}{{{job},name="{m.HANDOFF_INPUT}"}}'
                     f"[{rate}]))",
                     "{{instance}}",
                 )

@@ -95,6 +95,22 @@ class AlertThresholds(CamelModel):
     rsyslog_queue_size: int = Field(
         default=10_000, ge=1, description="Messages waiting in rsyslog's forwarding queue."
     )
+    handoff_unread_for: str = Field(
+        default="10m",
+        description=(
+            "Records wait unread in a node's handoff files this long (the agent is down or "
+            "stuck); they are safe until the disk fills."
+        ),
+    )
+    handoff_free_percent: int = Field(
+        default=10,
+        ge=1,
+        le=99,
+        description=(
+            "Free space left on the handoff files' filesystem; when it is full, rsyslog "
+            "drops the records it cannot write."
+        ),
+    )
     heartbeat_stale_after: str = Field(
         default="5m",
         description="A node's heartbeat counts stale after interval + this (at the agent).",

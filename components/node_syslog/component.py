@@ -42,23 +42,21 @@ from components.node_syslog.user_data import (
 DROPIN_FILE = PurePosixPath(DROPIN_PATH).name
 
 
-def node_dropin(
-    settings: NodeSyslogSettings, agent_port: int, monitoring: RsyslogMonitoring | None
-) -> str:
+def node_dropin(settings: NodeSyslogSettings, monitoring: RsyslogMonitoring | None) -> str:
     """The forwarding drop-in, with the heartbeat and counters appended when monitored."""
-    dropin = render_rsyslog_conf(settings, agent_port)
+    dropin = render_rsyslog_conf(settings)
     return dropin + render_monitoring_conf(monitoring) if monitoring else dropin
 
 
 def node_user_data(
-    settings: NodeSyslogSettings, agent_port: int, monitoring: RsyslogMonitoring | None = None
+    settings: NodeSyslogSettings, monitoring: RsyslogMonitoring | None = None
 ) -> str | None:
     """The EKS node user data, or None outside `userdata` mode: the node registers with the
     startup taint (NodeConfig), then installs rsyslog (shell part); the syslog-gate lifts
     the taint once rsyslog answers."""
     if settings.mode != "userdata":
         return None
-    dropin = node_dropin(settings, agent_port, monitoring)
+    dropin = node_dropin(settings, monitoring)
     taint = f"{TAINT_KEY}=true:{TAINT_EFFECT}"
     return render_user_data(
         [UserDataPart(NODE_CONFIG, node_config()), rsyslog_install_part(dropin, settings, taint)]
@@ -68,7 +66,6 @@ def node_user_data(
 @dataclass(frozen=True)
 class NodeSyslogArgs:
     settings: NodeSyslogSettings
-    agent_port: int
     namespace: str
     provider: k8s.Provider
     depends_on: tuple[pulumi.Resource, ...] = ()
@@ -76,13 +73,13 @@ class NodeSyslogArgs:
 
 
 def config_files(
-    settings: NodeSyslogSettings, agent_port: int, monitoring: RsyslogMonitoring | None = None
+    settings: NodeSyslogSettings, monitoring: RsyslogMonitoring | None = None
 ) -> dict[str, str]:
     """The files rsyslog reads: on the node (`userdata`) or in the pod (`daemonset`)."""
     dropin_path = DROPIN_PATH if settings.mode == "userdata" else f"{CONFIG_DIR}/{DROPIN_FILE}"
     return {
         MAIN_FILE: render_main_conf(settings, dropin_path=dropin_path),
-        DROPIN_FILE: node_dropin(settings, agent_port, monitoring),
+        DROPIN_FILE: node_dropin(settings, monitoring),
     }
 
 
@@ -103,7 +100,7 @@ class NodeSyslog(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(
             parent=self, provider=args.provider, depends_on=list(args.depends_on)
         )
-        files = config_files(settings, args.agent_port, args.monitoring)
+        files = config_files(settings, args.monitoring)
         self.config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={

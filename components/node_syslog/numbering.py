@@ -23,11 +23,9 @@ Pure: no Pulumi imports; the text is fixed (no user input reaches it).
 
 from __future__ import annotations
 
-from typing import Literal
-
 SEQ_FIELD = "seq"
 SEQ_INSTANCE_FIELD = "seq_instance"
-# The template of the hop into the agent: "<seq> <seq_instance> " before the RFC 5424
+# The template of the handoff to the agent: "<seq> <seq_instance> " before the RFC 5424
 # message (the same text as rsyslog's RSYSLOG_SyslogProtocol23Format).
 FORWARD_TEMPLATE = "container_audit_numbered"
 _RFC5424_TEXT = (
@@ -46,14 +44,12 @@ NUMBERING_STATEMENTS: tuple[str, ...] = (
     '    set $/seq_instance = $$now-unixtimestamp & "-" & $$myhostname;\n}',
     # Only one worker thread runs this ruleset (see ruleset_queue): read+write is atomic.
     "set $/seq = $/seq + 1;",
-    # Message-local copies: the action queue renders the template later, in other threads.
+    # Message-local copies: the template is rendered later, by the action.
     "set $.seq = $/seq;",
     "set $.seq_instance = $/seq_instance;",
 )
 
 
-def forward_template_text(framing: Literal["newline", "octet-counting"]) -> str:
-    """The forwarded text: newline framing ends each message with LF; an octet-counted
-    frame carries its length instead, so it has no trailer."""
-    text = f"%$.{SEQ_FIELD}% %$.{SEQ_INSTANCE_FIELD}% {_RFC5424_TEXT}"
-    return text + "\n" if framing == "newline" else text
+# One line per record in the handoff file (rsyslog escapes control characters on
+# receipt, so a message never carries a line feed of its own).
+FORWARD_TEMPLATE_TEXT = f"%$.{SEQ_FIELD}% %$.{SEQ_INSTANCE_FIELD}% {_RFC5424_TEXT}\n"

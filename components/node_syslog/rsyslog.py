@@ -1,10 +1,14 @@
 """Node syslog: the settings of rsyslog on every node and the RainerScript it runs.
 
 Containers reach node syslog over TCP/UDP at `$HOST_IP:<listenPort>` or through the
-journal; rsyslog forwards every message to the agent (Fluent Bit) on the node over TCP,
-RFC 5424, behind a disk-assisted queue so an agent outage or an rsyslog restart loses
-nothing. Pure: no Pulumi imports. The config text is built from data by a small
-RainerScript formatter (no serializer exists), so every value is quoted in one place.
+journal; rsyslog numbers every message (rsyslog_numbering) and hands it to the agent
+(Fluent Bit) through node-local handoff files: one RFC 5424 line per record, appended to a
+file per UTC minute in `handoffDirectory`, which the agent reads with `tail` and an offset
+database. The file is the acknowledgement: what rsyslog wrote stays until the agent has
+read it (the handoff cleaner deletes only files the agent's database says it consumed), so
+an agent crash, restart or outage loses nothing and never backs up into rsyslog. Pure: no
+Pulumi imports. The config text is built from data by a small RainerScript formatter (no
+serializer exists), so every value is quoted in one place.
 """
 
 from __future__ import annotations
@@ -22,40 +26,42 @@ from pydantic.alias_generators import to_camel
 from components.common.model import CamelModel
 from components.node_syslog.numbering import (
     FORWARD_TEMPLATE,
+    FORWARD_TEMPLATE_TEXT,
     NUMBERING_STATEMENTS,
-    forward_template_text,
 )
 
 # Where the files go on a node (user data) or in the rsyslog container (DaemonSet).
 MAIN_CONF_PATH = "/etc/rsyslog.conf"
 DROPIN_PATH = "/etc/rsyslog.d/60-container-audit-log.conf"
 RULESET = "container_audit_forward"
-QUEUE_FILENAME = "container_audit_fwd"
 # The ruleset's own queue, in front of the numbering (one worker thread, see
-# rsyslog_numbering): disk-assisted and saved on shutdown like the forwarding queue.
+# rsyslog_numbering): disk-assisted and saved on shutdown. The only queue rsyslog keeps:
+# the handoff write is done by that worker, and it never waits for the agent.
 INTAKE_QUEUE_FILENAME = "container_audit_in"
-_INTAKE_MAX_DISK_SPACE = "256m"
 _INTAKE_BATCH_SIZE = 1024
 TEMPLATE_RFC5424 = "RSYSLOG_SyslogProtocol23Format"
 
-# Retry the local agent every second, backing off (rsyslog adds resumeInterval every 10
-# failed retries) to at most 10 s: after an outage, delivery resumes within 10 s of the
-# agent coming back, and a refused loopback connect costs nothing. rsyslog before 8.2308
-# (AL2023 ships 8.2204) parses resumeIntervalMax but ignores it: there the back-off grows
-# to about sqrt(outage / 5) s (README: "Retry timing depends on the rsyslog version").
+# One handoff file per UTC minute, by the time rsyslog writes the record (not the event's
+# time): once a minute is over, nothing writes its file again, which is what lets the
+# cleaner delete a consumed file safely. The agent reads `HANDOFF_GLOB`.
+DEFAULT_HANDOFF_DIRECTORY = "/var/lib/container-audit-log/handoff"
+HANDOFF_FILE_TEMPLATE = "container_audit_handoff_file"
+HANDOFF_GLOB = "audit-*.log"
+_HANDOFF_NAME = "audit-%$year-utc%%$month-utc%%$day-utc%T%$hour-utc%%$minute-utc%.log"
+# Keep the current and the previous minute's file open; close one idle for a minute.
+_HANDOFF_OPEN_FILES = 2
+_HANDOFF_CLOSE_TIMEOUT_MIN = 1
+# A failed write (disk full, I/O error) suspends the action and retries it every second,
+# backing off to 10 s, forever: the intake queue holds what arrives meanwhile.
 _RESUME_INTERVAL_S = 1
 _RESUME_INTERVAL_MAX_S = 10
-# rsyslog discards a message when its action queue (memory + maxDiskSpace) stays full
-# for queue.timeoutEnqueue ms. For an audit trail we would rather push back: TCP
-# senders and the journal then wait, instead of rsyslog silently dropping lines.
+# rsyslog discards a message when its queue (memory + maxDiskSpace) stays full for
+# queue.timeoutEnqueue ms. For an audit trail we would rather push back: TCP senders and
+# the journal then wait, instead of rsyslog silently dropping lines.
 _BLOCK_WHEN_FULL_MS = 2**31 - 1
 # Severity 8 is below every real severity (0-7): nothing is discarded near full.
 _DISCARD_NOTHING = 8
 _QUEUE_FILE_SIZE = "16m"
-# Messages the forwarding action takes per transaction. When a connection breaks
-# mid-batch, plain TCP cannot tell what the agent got, so rsyslog sends the batch again:
-# at most this many duplicates (+1 for ResendLastMSGOnReconnect) per connection break.
-FORWARD_BATCH_SIZE = 128
 # UDP cannot push back; a larger socket buffer absorbs bursts (rsyslog runs as root
 # and can exceed net.core.rmem_max with SO_RCVBUFFORCE).
 _UDP_RCVBUF = "4m"
@@ -223,29 +229,20 @@ class NodeSyslogSettings(CamelModel):
     journal: Literal["imjournal", "imuxsock", "none"] = "imjournal"
     # imuxsock only: the socket rsyslog creates; containers mount its directory.
     socket_path: str = "/run/container-audit-log/dev-log"
-    # Fluent Bit's syslog input reads newline-framed TCP by default (`format: newline`);
-    # octet-counting (RFC 6587) needs `format: octet_counting` on the agent side.
-    tcp_framing: Literal["newline", "octet-counting"] = "newline"
     rate_limit: RateLimitSettings = RateLimitSettings()
     # Longer messages are truncated by rsyslog (default 8 KiB); keep it below the agent's
     # longest accepted line. Must be set before inputs load: it lives in the main config.
     max_message_size: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
-    # How the forwarding queue keeps messages. "disk": every message is written to the
-    # queue files before it is sent, so a killed rsyslogd (OOM, node crash) keeps what it
-    # held for a stopped agent; "disk-assisted": memory first, disk only past queueSize,
-    # faster, and a killed rsyslogd loses what was in memory (measured: all 1,001 messages
-    # it held during an agent outage).
-    queue_mode: Literal["disk", "disk-assisted"] = "disk"
-    # Messages held in memory before the queue spills to disk.
+    # The intake queue (in front of the numbering): messages held in memory, then on disk
+    # up to queueMaxDiskSpace; full, rsyslog stops taking messages (senders wait). It only
+    # fills when the handoff write cannot keep up or fails (disk full).
     queue_size: int = 20000
     queue_max_disk_space: str = "1g"
-    # Queue bookkeeping is written every N messages while spooling to disk: what a crash
-    # (not a clean stop) can lose or repeat. 1 is safest and slowest.
-    queue_checkpoint_interval: int = Field(default=100, ge=1)
-    # fsync queue files on every write: survives power loss, costs throughput.
-    queue_sync_files: bool = False
     work_directory: str = "/var/lib/rsyslog"
     spool_directory: str = "/var/spool/rsyslog"
+    # The handoff files, shared with the agent (a hostPath on both sides): rsyslog writes,
+    # the agent reads, the handoff cleaner in the agent pod deletes what was consumed.
+    handoff_directory: str = DEFAULT_HANDOFF_DIRECTORY
     local_copy: LocalCopySettings = LocalCopySettings()
     image: str = DEFAULT_IMAGE
     resources: SyslogResources = SyslogResources()
@@ -288,7 +285,7 @@ class NodeSyslogSettings(CamelModel):
             )
         return value
 
-    @field_validator("work_directory", "spool_directory", "socket_path")
+    @field_validator("work_directory", "spool_directory", "handoff_directory", "socket_path")
     @classmethod
     def _valid_dirs(cls, value: str, info: ValidationInfo) -> str:
         return _check_path(value, to_camel(info.field_name or "path"))
@@ -313,11 +310,24 @@ class NodeSyslogSettings(CamelModel):
                 "nodeSyslog: tcp, udp and journal are all off, so rsyslog would take in "
                 "nothing; enable at least one input"
             )
-        if self.spool_directory == self.work_directory:
-            raise ValueError(
-                f"nodeSyslog.spoolDirectory {self.spool_directory!r} must differ from "
-                "workDirectory (queue files and input state are kept apart)"
-            )
+        directories = {
+            "workDirectory": self.work_directory,
+            "spoolDirectory": self.spool_directory,
+            "handoffDirectory": self.handoff_directory,
+        }
+        seen: dict[str, str] = {}
+        for key, path in directories.items():
+            for other_key, other in seen.items():
+                if (
+                    path == other
+                    or PurePosixPath(path).is_relative_to(other)
+                    or (PurePosixPath(other).is_relative_to(path))
+                ):
+                    raise ValueError(
+                        f"nodeSyslog.{key} {path!r} overlaps {other_key} {other!r}: input "
+                        "state, queue files and handoff files each need a directory of their own"
+                    )
+            seen[key] = path
         return self
 
     # What the DaemonSet (Pulumi component) needs to know.
@@ -325,11 +335,6 @@ class NodeSyslogSettings(CamelModel):
     @property
     def imjournal_state_file(self) -> str:
         return str(PurePosixPath(self.work_directory) / "imjournal.state")
-
-    @property
-    def fluent_bit_syslog_format(self) -> Literal["newline", "octet_counting"]:
-        """The `format` the agent's syslog input must use to read what rsyslog sends."""
-        return "newline" if self.tcp_framing == "newline" else "octet_counting"
 
     def container_ports(self) -> tuple[ContainerPort, ...]:
         ports: list[ContainerPort] = []
@@ -346,6 +351,7 @@ class NodeSyslogSettings(CamelModel):
         mounts = [
             _rw("rsyslog-work", self.work_directory),
             _rw("rsyslog-spool", self.spool_directory),
+            _rw(HANDOFF_VOLUME, self.handoff_directory),
         ]
         if self.journal == "imjournal":
             # imjournal opens the local journal: the files of this host's machine-id.
@@ -359,6 +365,9 @@ class NodeSyslogSettings(CamelModel):
         if self.local_copy.enabled:
             mounts.append(_rw("local-copy", str(PurePosixPath(self.local_copy.path).parent)))
         return tuple(mounts)
+
+
+HANDOFF_VOLUME = "audit-handoff"
 
 
 def _rw(name: str, path: str) -> HostMount:
@@ -379,30 +388,19 @@ def _rate_limit(settings: NodeSyslogSettings, prefix: str = "RateLimit") -> dict
     return {f"{prefix}.Interval": limit.interval, f"{prefix}.Burst": limit.burst}
 
 
-def _forward_action(settings: NodeSyslogSettings, host: str, port: int) -> dict[str, Param]:
+def _handoff_action() -> dict[str, Param]:
+    # No action queue: the intake worker writes (page cache; no fsync, a crashed process
+    # loses nothing it wrote) and moves on. A failed write is retried, never skipped.
     return {
-        "type": "omfwd",
-        "name": "container_audit_to_agent",
-        "target": host,
-        "port": port,
-        "protocol": "tcp",
+        "type": "omfile",
+        "name": "container_audit_handoff",
+        "dynaFile": HANDOFF_FILE_TEMPLATE,
         "template": FORWARD_TEMPLATE,
-        "TCP_Framing": "traditional" if settings.tcp_framing == "newline" else "octet-counted",
-        # Plain TCP cannot tell which message a broken connection lost; resending the
-        # last one trades a possible duplicate for a possible loss.
-        "ResendLastMSGOnReconnect": True,
-        "queue.type": "Disk" if settings.queue_mode == "disk" else "LinkedList",
-        "queue.filename": QUEUE_FILENAME,
-        "queue.spoolDirectory": settings.spool_directory,
-        "queue.size": settings.queue_size,
-        "queue.maxDiskSpace": settings.queue_max_disk_space,
-        "queue.maxFileSize": _QUEUE_FILE_SIZE,
-        "queue.saveOnShutdown": True,
-        "queue.checkpointInterval": settings.queue_checkpoint_interval,
-        "queue.syncQueueFiles": settings.queue_sync_files,
-        "queue.dequeueBatchSize": FORWARD_BATCH_SIZE,
-        "queue.discardSeverity": _DISCARD_NOTHING,
-        "queue.timeoutEnqueue": _BLOCK_WHEN_FULL_MS,
+        "dynaFileCacheSize": _HANDOFF_OPEN_FILES,
+        "closeTimeout": _HANDOFF_CLOSE_TIMEOUT_MIN,
+        "fileCreateMode": "0600",
+        "dirCreateMode": "0700",
+        "createDirs": True,
         "action.resumeRetryCount": -1,
         "action.resumeInterval": _RESUME_INTERVAL_S,
         "action.resumeIntervalMax": _RESUME_INTERVAL_MAX_S,
@@ -416,7 +414,7 @@ def _intake_queue(settings: NodeSyslogSettings) -> dict[str, Param]:
         "queue.filename": INTAKE_QUEUE_FILENAME,
         "queue.spoolDirectory": settings.spool_directory,
         "queue.size": settings.queue_size,
-        "queue.maxDiskSpace": _INTAKE_MAX_DISK_SPACE,
+        "queue.maxDiskSpace": settings.queue_max_disk_space,
         "queue.maxFileSize": _QUEUE_FILE_SIZE,
         "queue.saveOnShutdown": True,
         "queue.dequeueBatchSize": _INTAKE_BATCH_SIZE,
@@ -490,17 +488,15 @@ def _inputs(settings: NodeSyslogSettings) -> list[dict[str, Param]]:
     return inputs
 
 
-def render_rsyslog_conf(
-    settings: NodeSyslogSettings, agent_port: int, agent_host: str = "127.0.0.1"
-) -> str:
-    """The drop-in (`DROPIN_PATH`): inputs, the forwarding ruleset and its queue."""
-    if not 1 <= agent_port <= 65535:
-        raise ValueError(f"agent port {agent_port} is outside 1-65535")
-    actions = [_forward_action(settings, agent_host, agent_port)]
+def render_rsyslog_conf(settings: NodeSyslogSettings) -> str:
+    """The drop-in (`DROPIN_PATH`): inputs, the numbering ruleset and the handoff files."""
+    actions = [_handoff_action()]
     if settings.local_copy.enabled:
         actions.append(_local_copy_action(settings))
     blocks = [rs_object("module", module) for module in _modules(settings)]
-    blocks.append(rs_string_template(FORWARD_TEMPLATE, forward_template_text(settings.tcp_framing)))
+    blocks.append(rs_string_template(FORWARD_TEMPLATE, FORWARD_TEMPLATE_TEXT))
+    handoff_file = str(PurePosixPath(settings.handoff_directory) / _HANDOFF_NAME)
+    blocks.append(rs_string_template(HANDOFF_FILE_TEMPLATE, handoff_file))
     blocks.append(rs_ruleset(RULESET, actions, _intake_queue(settings), NUMBERING_STATEMENTS))
     blocks += [rs_object("input", params) for params in _inputs(settings)]
     if settings.journal == "imjournal":

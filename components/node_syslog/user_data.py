@@ -92,7 +92,7 @@ def rsyslog_install_part(
     (`journalctl -t container-audit-log`), and exit status 1.
     """
     main_text = render_main_conf(settings, dropin_path=DROPIN_PATH)
-    directories = [settings.work_directory, settings.spool_directory]
+    directories = [settings.work_directory, settings.spool_directory, settings.handoff_directory]
     if settings.local_copy.enabled:
         directories.append(str(PurePosixPath(settings.local_copy.path).parent))
     port = settings.listen_port

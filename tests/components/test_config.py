@@ -230,9 +230,9 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["nodeSyslog.tcp is false", "tainted", "TCP 514"],
     ),
     (
-        "framing mismatch",
-        {"nodeSyslog": {"tcpFraming": "octet-counting"}},
-        ["tcpFraming", "octet_counting"],
+        "handoff inside the queue spool",
+        {"nodeSyslog": {"handoffDirectory": "/var/spool/rsyslog/handoff"}},
+        ["handoffDirectory", "/var/spool/rsyslog", "spoolDirectory"],
     ),
     (
         "message size leaves no room for the record numbers",

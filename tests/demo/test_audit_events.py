@@ -19,6 +19,7 @@ from demo.audit_events import (
 from tests.agent_harness import AgentRunner, records_of, stack_agent_config
 from tests.demo.helpers import RUN_ID, SERVICE, run_plan, sent_events, udp_collector, wait_for
 from tests.rsyslog_harness import (
+    HandoffFiles,
     NodeLayout,
     RsyslogDaemon,
     parse_rfc5424,
@@ -108,16 +109,13 @@ def test_a_syslog_it_cannot_reach_is_reported_not_fatal(tmp_path: Path) -> None:
 
 
 def test_events_reach_the_agent_through_rsyslog(tmp_path: Path) -> None:
-    """demo script -> real rsyslogd (rendered node config) -> TCP sink standing in for the
-    agent: every event arrives, in RFC 5424 the agent parses, run_id intact."""
+    """demo script -> real rsyslogd (rendered node config) -> the handoff files the agent
+    reads: every event arrives, in RFC 5424 the agent parses, run_id intact."""
     layout = NodeLayout(tmp_path / "node")
     settings = layout.settings()
-    agent_port = free_port()
-    layout.write(settings, agent_port)
-    with (
-        running_sink(agent_port, framing=settings.tcp_framing) as sink,
-        RsyslogDaemon(layout) as daemon,
-    ):
+    layout.write(settings)
+    sink = HandoffFiles(layout.handoff)
+    with RsyslogDaemon(layout) as daemon:
         daemon.wait_listening(settings.listen_port)
         done = run_plan(tmp_path, settings.listen_port)
         assert done.returncode == 0, done.stderr

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.agent_harness import AgentRunner
+from tests.agent_harness import AGENT_CONFIG_FILE, AgentRunner
 from tests.conftest import stack_graph
 from tooling.artifacts import daemon_configs
 from tooling.loopback import LOOPBACK
@@ -32,9 +32,9 @@ def test_liveness_and_readiness_paths_answer_on_the_real_agent(
         r for r in graph.by_type("kubernetes:apps/v1:DaemonSet") if "fluent-bit" in r.urn
     ]
     [container] = daemon_sets[0].inputs["spec"]["template"]["spec"]["containers"]
-    [text] = [t for name, t in daemon_configs(graph) if name.startswith("fluent-bit/")]
+    [text] = [t for name, t in daemon_configs(graph) if name == AGENT_CONFIG_FILE]
     agent = run_agent.start(yaml.safe_load(text), bucket=run_agent.new_bucket())
-    base = f"http://{LOOPBACK}:{agent.ports.http}"
+    base = f"http://{LOOPBACK}:{agent.http_port}"
     liveness = container["livenessProbe"]["httpGet"]["path"]
     readiness = container["readinessProbe"]["httpGet"]["path"]
     assert liveness != readiness  # alive must not depend on the outputs' health

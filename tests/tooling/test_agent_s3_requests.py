@@ -12,7 +12,6 @@ one fails the test, and so does an allowed variant the archive must refuse.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from copy import deepcopy
@@ -20,15 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from demo.audit_events import Identity, format_event
-from tests.agent_harness import REGION, AgentRunner
+from tests.agent_harness import REGION, AgentRunner, stack_agent_config
 from tests.conftest import archive_graph, stack_graph
 from tests.tooling.s3_access_cases import denied, must_refuse, pre_fix_bucket_policy
-from tooling.artifacts import daemon_configs
-from tooling.localrun import create_bucket, supervised
-from tooling.loopback import LOOPBACK, wait_until
+from tooling.localrun import RunningAgent, create_bucket, supervised
+from tooling.loopback import wait_until
 from tooling.recording_proxy import RecordingProxy
 from tooling.s3_authorization import ArchiveAccess, S3Call, s3_call
 
@@ -40,9 +37,7 @@ MULTIPART_RECORDS = 40_000
 
 
 def _agent_config(stack: str) -> dict[str, Any]:
-    [text] = [t for name, t in daemon_configs(stack_graph(stack)) if name.startswith("fluent-bit/")]
-    loaded: dict[str, Any] = yaml.safe_load(text)
-    return loaded
+    return stack_agent_config(stack)
 
 
 def _multipart(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,18 +54,13 @@ def _multipart(config: Mapping[str, Any]) -> dict[str, Any]:
     return changed
 
 
-def _send(port: int, count: int) -> None:
-    with socket.create_connection((LOOPBACK, port), timeout=10) as sock:
-        batch: list[bytes] = []
-        for index in range(count):
-            line = format_event(
-                IDENTITY, "EXEC", f"exec: step {index} " + "x" * 120, pid=index, uid=10001
-            )
-            batch.append(line.encode() + b"\n")
-            if len(batch) == 1000:
-                sock.sendall(b"".join(batch))
-                batch.clear()
-        sock.sendall(b"".join(batch))
+def _send(agent: RunningAgent, count: int) -> None:
+    agent.hand_off(
+        [
+            format_event(IDENTITY, "EXEC", f"exec: step {i} " + "x" * 120, pid=i, uid=10001)
+            for i in range(count)
+        ]
+    )
 
 
 def _drained(storage_path: str) -> bool:
@@ -86,7 +76,7 @@ def _record(
     with supervised(root) as supervisor, RecordingProxy(moto_endpoint) as proxy:
         runner = AgentRunner(fluent_bit, proxy.url, root, supervisor)
         agent = runner.start(config, bucket=bucket)
-        _send(agent.ports.syslog, records)
+        _send(agent, records)
         # Stop only once the S3 output has taken every chunk: a SIGTERM while it formats a
         # large chunk crashed 5.1.1 here (SIGSEGV in s3_format_event_chunk).
         storage_path = str(agent.config["service"]["storage.path"])

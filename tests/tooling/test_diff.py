@@ -139,7 +139,7 @@ def test_one_config_value_changes_exactly_what_it_drives(clone: Path) -> None:
     assert all("FluentBitDaemonSet" in c.urn for c in dev.resources)
     files = {f.path for f in dev.files}
     assert {f.op for f in dev.files} == {"~"}
-    [config_file] = [p for p in files if p.startswith("fluent-bit/")]
+    [config_file] = [p for p in files if p.startswith("fluent-bit/") and p.endswith(".yaml")]
     assert {p.split("/")[0] for p in files} == {"fluent-bit", "k8s"}
     assert sorted(p.split("/")[1].split("-")[0] for p in files if p.startswith("k8s/")) == [
         "configmap",

@@ -15,10 +15,9 @@ from tests.rsyslog_harness import validate_config
 from tooling import e2e
 from tooling.e2e import Ports, load_local_stack, remap_node_syslog
 from tooling.fluent_bit_schema import check_config, load_schema
-from tooling.localrun import AgentPorts, remap_agent_config
+from tooling.localrun import remap_agent_config
 
-PORTS = Ports(syslog=20514, agent=25140, http=22020, s3=29000)
-AGENT_PORTS = AgentPorts(syslog=PORTS.agent, http=PORTS.http)
+PORTS = Ports(syslog=20514, http=22020, s3=29000)
 ENDPOINT = "http://127.0.0.1:29000"
 
 
@@ -34,16 +33,17 @@ def test_agent_config_is_remapped_to_the_temp_dir_and_loopback(tmp_path: Path) -
     # The config e2e runs: the node's, monitoring additions included.
     stack = load_local_stack()
     config, dropped = remap_agent_config(
-        stack.monitored_agent_config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e"
+        stack.monitored_agent_config, tmp_path, PORTS.http, ENDPOINT, "b-e2e", tmp_path / "h"
     )
     assert dropped == []
     assert not [s for s in _strings(config) if s.startswith("/var/")]  # no node path is left
     service = config["service"]
     assert service["storage.path"].startswith(str(tmp_path))
     assert service["http_port"] == "22020" and service["http_listen"] == "${HOST_IP}"
-    syslog, stats = config["pipeline"]["inputs"]  # node syslog; rsyslog's counters (#17)
-    assert (syslog["listen"], syslog["port"]) == ("127.0.0.1", "25140")
-    assert stats["listen"] == "127.0.0.1" and stats["port"] not in ("5141", "25140")
+    handoff, stats = config["pipeline"]["inputs"]  # node syslog's files; its counters (#17)
+    assert handoff["path"] == f"{tmp_path / 'h'}/audit-*.log"
+    assert handoff["db"] == f"{service['storage.path']}/handoff.db"
+    assert stats["listen"] == "127.0.0.1" and stats["port"] != "5141"
     [s3] = [o for o in config["pipeline"]["outputs"] if o["name"] == "s3"]
     assert (s3["endpoint"], s3["bucket"]) == (ENDPOINT, "b-e2e")
     assert s3["store_dir"].startswith(str(tmp_path))
@@ -67,27 +67,30 @@ def test_outputs_without_a_local_server_are_left_out(tmp_path: Path) -> None:
             "outputs": [*stack.agent_config["pipeline"]["outputs"], search],
         },
     }
-    remapped, dropped = remap_agent_config(config, tmp_path, AGENT_PORTS, ENDPOINT, "b-e2e")
+    remapped, dropped = remap_agent_config(
+        config, tmp_path, PORTS.http, ENDPOINT, "b-e2e", tmp_path / "h"
+    )
     assert dropped == ["search"]
     assert [o["name"] for o in remapped["pipeline"]["outputs"]] == ["s3"]
 
 
 def test_node_syslog_is_remapped_and_rsyslogd_accepts_it(tmp_path: Path) -> None:
     stack = load_local_stack()
-    settings = remap_node_syslog(stack.node_syslog, tmp_path, PORTS.syslog)
+    settings = remap_node_syslog(stack.node_syslog, tmp_path, PORTS.syslog, tmp_path / "h")
     assert settings.listen_address == "127.0.0.1" and settings.listen_port == PORTS.syslog
     assert settings.journal == "none" and settings.tcp
-    for path in (settings.work_directory, settings.spool_directory, settings.local_copy.path):
+    paths = (settings.work_directory, settings.spool_directory, settings.handoff_directory)
+    for path in (*paths, settings.local_copy.path):
         assert path.startswith(str(tmp_path))
     dropin = tmp_path / "60-container-audit-log.conf"
-    dropin.write_text(render_rsyslog_conf(settings, PORTS.agent))
+    dropin.write_text(render_rsyslog_conf(settings))
     main = tmp_path / "rsyslog.conf"
     main.write_text(render_main_conf(settings, dropin_path=str(dropin)))
     for directory in (settings.work_directory, settings.spool_directory):
         Path(directory).mkdir(parents=True)
     checked = validate_config(main)
     assert checked.returncode == 0, checked.stderr
-    assert f'port="{PORTS.agent}"' in dropin.read_text()
+    assert f"{tmp_path / 'h'}/audit-" in dropin.read_text()
 
 
 def test_without_fluent_bit_it_says_so_in_one_line(

@@ -23,13 +23,12 @@ from typing import Any
 
 import pytest
 
-from components.agent.metrics import HEARTBEAT_EMITTER
+from components.agent.metrics import HANDOFF_INPUT, HEARTBEAT_EMITTER
 from components.agent.parsers import TIME_UNREADABLE_KEY
 from components.archive.table import record_columns
 from components.demo.render import DemoService, service_plan
 from demo.audit_events import SD_ID, parse_structured_data
 from tests.agent_harness import AgentRunner
-from tests.agent_records import send_lines
 from tooling import e2e, query
 from tooling.localrun import RunningAgent, s3_client, supervised
 from tooling.loopback import free_port, wait_until
@@ -125,17 +124,20 @@ def run(
         runner = AgentRunner(fluent_bit, moto_endpoint, root, supervisor)
         bucket = runner.new_bucket()
         agent = runner.start(
-            stack.monitored_agent_config, bucket=bucket, env={"NODE_NAME": "e2e-node"}
+            stack.monitored_agent_config,
+            bucket=bucket,
+            env={"NODE_NAME": "e2e-node"},
+            handoff=e2e.handoff_directory(root),
         )
-        ports = e2e.Ports(syslog=free_port(), agent=agent.ports.syslog, http=agent.ports.http, s3=0)
+        ports = e2e.Ports(syslog=free_port(), http=agent.http_port, s3=0)
         monitoring = e2e.node_monitoring(stack, agent.config, HEARTBEAT_INTERVAL_S)
         e2e._start_rsyslog(supervisor, rsyslogd, stack, root, ports, monitoring)
         sent = _demo(run_id, ports.syslog, root / "demo")
-        send_lines(agent, RAW_LINES)
+        agent.hand_off(RAW_LINES)
         expected = len(sent.events) + len(TYPED) + 1 + len(RAW_LINES)
         wait_until(
             lambda: (
-                _input_records(agent, "node-syslog") >= expected + HEARTBEATS
+                _input_records(agent, HANDOFF_INPUT) >= expected + HEARTBEATS
                 and _input_records(agent, HEARTBEAT_EMITTER) >= HEARTBEATS
             ),
             60,

@@ -34,10 +34,7 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--outage", type=float, default=60.0, help="short outage (s)")
     parser.add_argument("--long-outage", type=float, default=600.0, help="long outage (s)")
     parser.add_argument(
-        "--hop", choices=("tcp", "spool"), default="tcp", help="spool: tooling.faults.spool_hop"
-    )
-    parser.add_argument(
-        "--node", type=json.loads, default={}, help='nodeSyslog overrides: {"queueMode": "disk"}'
+        "--node", type=json.loads, default={}, help='nodeSyslog overrides: {"queueSize": 500}'
     )
     return parser.parse_args(argv)
 
@@ -66,7 +63,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.rate,
         args.upload_timeout,
         args.down,
-        hop=args.hop,
         node_overrides=tuple(args.node.items()),
     )
     results: list[Result] = []
@@ -77,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(row(result), file=sys.stderr, flush=True)
     print(
         f"fault table: {args.rate:.0f} events/s, S3 upload timeout {args.upload_timeout} s, "
-        f"killed daemons down {args.down:.0f} s, hop {args.hop}, fluent-bit {fluent_bit}"
+        f"killed daemons down {args.down:.0f} s, fluent-bit {fluent_bit}"
     )
     print(render(results), end="")
     as_rendered = [r for r, s in zip(results, chosen, strict=True) if not s.s3_overrides]

@@ -1,17 +1,19 @@
 """One node on this machine, loopback only: rsyslogd and Fluent Bit with the `local`
 stack's rendered configs, S3 served by moto behind the fault proxy.
 
-    sender -> rsyslogd (node config) -> fluent-bit (agent config) -> FaultProxy -> moto
+    sender -> rsyslogd (node config) -> handoff files -> fluent-bit (agent config)
+           -> FaultProxy -> moto
 
 What the rig changes in the rendered configs, and nothing else: paths under `root`, ports
 on 127.0.0.1, the S3 endpoint (the proxy), the S3 upload timeout (shortened so a run takes
 a minute, not an hour: the retry timer scales with it), the agent's log level (info:
 debug at thousands of records per second fills the disk of a shared machine) and no stdout
 route (it copies every record into the agent's log). Options change more, to measure what
-a setting does: `grace`, `s3_overrides`, `node_overrides`, `hop="spool"`.
+a setting does: `grace`, `s3_overrides`, `node_overrides`.
 
 Each daemon can be stopped with any signal (by pid) and started again on the same state
-(queue files, buffers); `close()` stops what still runs, SIGKILL after a bounded wait.
+(queue files, handoff files, buffers); `close()` stops what still runs, SIGKILL after a
+bounded wait.
 """
 
 from __future__ import annotations
@@ -32,13 +34,12 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from components.agent.config import to_yaml
+from components.agent.handoff_cleaner import SCRIPT_SOURCE as CLEANER_SCRIPT
 from components.node_syslog.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from tooling.e2e import load_local_stack, remap_node_syslog
 from tooling.faults.proxy import FaultProxy
-from tooling.faults.spool_hop import spool_agent_config, spool_rsyslog_conf
 from tooling.localrun import (
     DUMMY_AWS_ENV,
-    AgentPorts,
     create_bucket,
     http_ok,
     remap_agent_config,
@@ -48,6 +49,7 @@ from tooling.localrun import (
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 NODE = "fault-node"
+CLEANER_SETTLE_S = 5
 DaemonName = Literal["agent", "rsyslogd"]
 _OUTPUT_COUNTER = re.compile(
     r'^fluentbit_output_(?P<metric>[a-z_]+_total)\{name="(?P<plugin>[^"]+)"\} (?P<value>[0-9.e+]+)$'
@@ -111,7 +113,6 @@ class Rig:
         grace: int | None = None,
         s3_overrides: Mapping[str, str] | None = None,
         node_overrides: Mapping[str, object] | None = None,
-        hop: Literal["tcp", "spool"] = "tcp",
     ) -> None:
         self.root = root
         self.fluent_bit, self.rsyslogd = fluent_bit, rsyslogd
@@ -120,12 +121,10 @@ class Rig:
         self.grace = grace  # the agent's `grace`; None: as rendered
         self.s3_overrides = dict(s3_overrides or {})
         self.node_overrides = dict(node_overrides or {})
-        self.hop = hop
         self.stack = load_local_stack()
         self.bucket = self.stack.bucket
-        self.syslog_port, self.agent_port, self.http_port, moto_port = (
-            free_port() for _ in range(4)
-        )
+        self.syslog_port, self.http_port, moto_port = (free_port() for _ in range(3))
+        self.handoff = root / "handoff"  # node syslog writes, the agent reads
         self.moto_endpoint = f"http://{LOOPBACK}:{moto_port}"
         self.daemons: dict[str, Daemon] = {}
         # Every stop by a fault: (daemon, signal, exit code); a negative code is a crash.
@@ -148,6 +147,7 @@ class Rig:
             create_bucket(self.moto_endpoint, self.bucket, self.stack.region)
             self.proxy = FaultProxy(int(moto_port))
             self._argv["agent"] = [self.fluent_bit, "-c", str(self._write_agent_config())]
+            self._start_cleaner()
             pidfile = self.root / "rsyslog" / "rsyslogd.pid"
             conf = self._write_rsyslog_conf()
             self._argv["rsyslogd"] = [self.rsyslogd, "-n", "-f", str(conf), "-i", str(pidfile)]
@@ -169,10 +169,11 @@ class Rig:
         assert self.proxy is not None
         agent_root = self.root / "fluent-bit"
         endpoint = f"http://{LOOPBACK}:{self.proxy.port}"
-        ports = AgentPorts(syslog=self.agent_port, http=self.http_port)
         config, _ = remap_agent_config(
-            self.stack.agent_config, agent_root, ports, endpoint, self.bucket
+            self.stack.agent_config, agent_root, self.http_port, endpoint, self.bucket, self.handoff
         )
+        (tail,) = [entry for entry in config["pipeline"]["inputs"] if entry["name"] == "tail"]
+        self._agent_db = Path(tail["db"])
         service = {**config["service"], "log_level": "info", "http_listen": LOOPBACK}
         if self.grace is not None:
             service["grace"] = str(self.grace)
@@ -186,8 +187,6 @@ class Rig:
             "service": service,
             "pipeline": {**config["pipeline"], "outputs": outputs},
         }
-        if self.hop == "spool":
-            config = spool_agent_config(config, self.root / "hop-spool")
         agent_root.mkdir(parents=True, exist_ok=True)
         path = agent_root / "fluent-bit.yaml"
         path.write_text(to_yaml(config), encoding="utf-8")
@@ -198,13 +197,32 @@ class Rig:
         node_syslog = NodeSyslogSettings.model_validate(
             {**self.stack.node_syslog.model_dump(by_alias=True), **self.node_overrides}
         )
-        settings = remap_node_syslog(node_syslog, node_root, self.syslog_port)
-        text = render_rsyslog_conf(settings, self.agent_port, LOOPBACK)
-        if self.hop == "spool":
-            text = spool_rsyslog_conf(text, self.root / "hop-spool")
-        return write_node_rsyslog(settings, node_root, text)
+        settings = remap_node_syslog(node_syslog, node_root, self.syslog_port, self.handoff)
+        return write_node_rsyslog(settings, node_root, render_rsyslog_conf(settings))
 
     # --- daemons -----------------------------------------------------------------------
+
+    def _start_cleaner(self) -> None:
+        """The pod's handoff cleaner, running throughout (a sidecar outlives the agent
+        container's crashes): it deletes read files while the faults happen. A short settle
+        time so it deletes within a run; the rendered 120 s only adds safety margin."""
+        env = {
+            **os.environ,
+            "HANDOFF_DIR": str(self.handoff),
+            "TAIL_DB": str(self._agent_db),
+            "INTERVAL_SECONDS": "1",
+            "SETTLE_SECONDS": str(CLEANER_SETTLE_S),
+            "METRICS_PORT": "0",
+        }
+        self.handoff.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, str(CLEANER_SCRIPT)]
+        self.daemons["cleaner"] = Daemon("cleaner", argv, self.root, env)
+
+    def cleaner_deleted(self) -> int:
+        """Handoff files the cleaner deleted so far (its log: one line per file)."""
+        path = self.root / "cleaner.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text.count('"event": "deleted"')
 
     def start(self, name: DaemonName) -> None:
         """Start `name` on the state it left and wait until it serves."""
@@ -295,7 +313,7 @@ class Rig:
 
     def close(self) -> None:
         """rsyslogd, then the agent, then moto: SIGTERM each, SIGKILL if it hangs."""
-        for name in ("rsyslogd", "agent", "moto"):
+        for name in ("rsyslogd", "agent", "cleaner", "moto"):
             daemon = self.daemons.get(name)
             if daemon is not None and daemon.alive():
                 daemon.send_signal(signal.SIGTERM)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
 from tooling.faults.rig import NODE, Rig, RigError
 from tooling.faults.scenarios import Scenario
@@ -64,7 +63,6 @@ class Settings:
     down_s: float = 5.0
     quiet_s: float = 15.0  # nothing new in the archive this long once done: settled
     grace: int | None = None  # the agent's `grace`; None: as rendered
-    hop: Literal["tcp", "spool"] = "tcp"
     node_overrides: tuple[tuple[str, object], ...] = ()
 
 
@@ -148,7 +146,6 @@ def run_fresh(scenario: Scenario, settings: Settings, log: Callable[[str], None]
             grace=settings.grace,
             s3_overrides=dict(scenario.s3_overrides),
             node_overrides=dict(settings.node_overrides),
-            hop=settings.hop,
         ) as rig,
     ):
         rig.start("agent")
@@ -203,6 +200,7 @@ def _notes(rig: Rig, archive: ArchiveCount, done_at: float, resends: int) -> lis
         notes.append(f"{archive.record_bytes / archive.records:.0f} bytes per record")
     if resends:
         notes.append(f"sender reconnected {resends}x")
+    notes.append(f"handoff files deleted by the cleaner so far: {rig.cleaner_deleted()}")
     return notes
 
 

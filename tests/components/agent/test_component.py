@@ -12,6 +12,7 @@ from components.agent.component import FluentBitDaemonSet, FluentBitDaemonSetArg
 from components.agent.config import config_checksum
 from components.agent.parsers import undefined_parsers
 from components.agent.settings import AgentSettings, PipelineContext
+from tests.agent_harness import AGENT_CONFIG_FILE
 from tests.conftest import STACKS, run_component, stack_graph
 from tooling.artifacts import daemon_configs
 from tooling.fluent_bit_schema import check_config, dry_run, load_schema
@@ -164,7 +165,7 @@ def test_node_name_comes_from_the_downward_api() -> None:
 
 
 def _agent_config(stack: str) -> tuple[str, dict[str, Any]]:
-    [(_, text)] = [c for c in daemon_configs(stack_graph(stack)) if c[0].startswith("fluent-bit/")]
+    [(_, text)] = [c for c in daemon_configs(stack_graph(stack)) if c[0] == AGENT_CONFIG_FILE]
     return text, yaml.safe_load(text)
 
 

@@ -42,21 +42,22 @@ def test_storage_settings_reach_the_service_and_host_paths() -> None:
     assert agent.host_paths == ["/data/flb/buffer", "/data/flb/s3/archive"]
 
 
-def test_input_is_loopback_syslog_on_disk() -> None:
-    (syslog,) = render(settings(listenPort=6514, bufferMaxSize="2M"))["pipeline"]["inputs"]
-    assert syslog["name"] == "syslog"
-    assert (syslog["mode"], syslog["listen"], syslog["port"]) == ("tcp", "127.0.0.1", "6514")
-    assert syslog["tag"] == "audit.syslog"
-    assert syslog["storage.type"] == "filesystem"
-    assert syslog["parser"] == RFC5424_PARSER
-    assert syslog["buffer_max_size"] == "2M"
-    assert "mem_buf_limit" not in syslog
-    assert syslog["format"] == "newline"
-
-
-def test_input_framing_follows_node_syslog() -> None:
-    (syslog,) = render(settings(tcpFraming="octet_counting"))["pipeline"]["inputs"]
-    assert syslog["format"] == "octet_counting"
+def test_input_tails_the_handoff_files_with_offsets_beside_the_chunks() -> None:
+    agent = settings(bufferMaxSize="2M", storage={"hostPath": "/data/fb"})
+    context = PipelineContext("c", "dev", handoff_directory="/data/handoff")
+    (tail,) = render(agent, context)["pipeline"]["inputs"]
+    assert tail["name"] == "tail"
+    assert tail["path"] == "/data/handoff/audit-*.log"
+    assert tail["db"] == "/data/fb/buffer/handoff.db"
+    assert tail["tag"] == "audit.syslog"
+    assert tail["storage.type"] == "filesystem"
+    assert tail["parser"] == RFC5424_PARSER
+    assert tail["buffer_max_size"] == "2M"
+    # A file found without a stored offset is read whole; an over-long line stops the
+    # file instead of being skipped (the config check keeps rsyslog's lines shorter).
+    assert tail["read_from_head"] == tail["read_newly_discovered_files_from_head"] == "true"
+    assert tail["skip_long_lines"] == "off"
+    assert "mem_buf_limit" not in tail
 
 
 def test_context_filter_adds_cluster_node_and_environment() -> None:

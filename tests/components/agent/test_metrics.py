@@ -17,6 +17,7 @@ from components.agent import metrics as m
 from components.monitoring.alerts import S3RouteTiming, alert_rules
 from components.monitoring.dashboard import dashboard
 from components.monitoring.settings import MonitoringSettings
+from components.node_syslog.rsyslog import RULESET
 from tooling.loopback import wait_until
 from tooling.monitoring_rig import MonitoringRig, find_rsyslogd, scrape
 
@@ -30,7 +31,7 @@ USED = re.compile(r"\b([a-z_][a-z0-9_]*)\{")
 def served(
     fluent_bit: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, set[str]]]:
-    """Metric name -> the label sets it was served with, from both endpoints."""
+    """Metric name -> the label sets it was served with, from the pod's three endpoints."""
     agent = fluent_bit
     rsyslogd = find_rsyslogd()
     if rsyslogd is None:
@@ -45,7 +46,10 @@ def served(
             interval=0.5,
             diagnose=lambda: rig.supervisor.tail("fluent-bit", 20),
         )
-        text = scrape(rig.agent_metrics_url) + scrape(rig.exporter_url)
+        text = "".join(
+            scrape(url)
+            for url in (rig.agent_metrics_url, rig.exporter_url, rig.cleaner_metrics_url)
+        )
     finally:
         rig.stop()
     found: dict[str, set[str]] = {}
@@ -70,10 +74,11 @@ def test_every_series_the_rules_and_dashboard_use_is_served(served: dict[str, se
 def test_the_label_values_the_rules_select_exist(served: dict[str, set[str]]) -> None:
     inputs = " ".join(served[m.INPUT_RECORDS])
     assert f'name="{m.HEARTBEAT_EMITTER}"' in inputs
-    assert f'name="{m.SYSLOG_INPUT}"' in inputs
+    assert f'name="{m.HANDOFF_INPUT}"' in inputs
     assert 'name="audit-archive"' in " ".join(served[m.OUTPUT_ERRORS])
     assert 'message_type="' in " ".join(served[m.LOGGED_MESSAGES])
-    assert 'name="container_audit_to_agent queue"' in " ".join(served[m.RSYSLOG_QUEUE_SIZE])
+    # rsyslog's one queue: the numbering ruleset's, which the handoff writes drain.
+    assert f'name="{RULESET}"' in " ".join(served[m.RSYSLOG_QUEUE_SIZE])
 
 
 def test_the_name_list_is_complete() -> None:

@@ -20,7 +20,7 @@ def test_every_named_parser_is_defined() -> None:
 def test_undefined_parser_is_reported() -> None:
     config = render(settings())
     config["pipeline"]["inputs"][0]["parser"] = "nope"
-    assert undefined_parsers(config) == ["nope (input syslog, key parser)"]
+    assert undefined_parsers(config) == ["nope (input tail, key parser)"]
 
 
 def test_parsers_leave_the_time_to_the_event_time_filter() -> None:

@@ -195,10 +195,10 @@ def test_the_agent_log_stays_quiet_while_parsing(
     """No parser warning per record: nothing about times or unmatched lines."""
     bucket = run_agent.new_bucket()
     agent = run_agent.start(dev_config, bucket=bucket)
-    from tests.agent_harness import ingested, send_lines
+    from tests.agent_harness import ingested
     from tooling.loopback import wait_until
 
-    send_lines(agent.ports.syslog, [line for line, _ in RFC5424_CASES])
+    agent.hand_off([line for line, _ in RFC5424_CASES])
     wait_until(lambda: ingested(agent) >= len(RFC5424_CASES), 30, "records in", interval=0.1)
     noisy = [line.text for line in agent.log_lines("warn", "error")]
     assert noisy == [], agent.log_text()[-2000:]

@@ -14,7 +14,6 @@ from tests.components.agent.fluent_bit_samples import S3, render, settings
 def test_defaults_are_pinned_and_local() -> None:
     agent = settings()
     assert agent.image == "fluent/fluent-bit:5.1.1"
-    assert agent.listen_port == 5140
     assert agent.kubernetes_metadata is False
     assert agent.resources.limits.memory == "512Mi"
 
@@ -65,8 +64,7 @@ def test_with_default_bucket_fills_the_stack_bucket() -> None:
         ),
         ({"serviceMonitor": True}, "serviceMonitor: true needs metricsService"),
         ({"kubernetesMetadata": True}, "kubernetesMetadata: true is not supported"),
-        ({"listenPort": 2020}, "listenPort and httpPort are both 2020"),
-        ({"listenPort": 514}, "listen_port|listenPort"),
+        ({"listenPort": 5140}, "listenPort"),
         ({"bufferChunkSize": "2M", "bufferMaxSize": "1M"}, "bufferMaxSize 1M"),
         ({"maxUnavailable": 0}, "maxUnavailable 0"),
         ({"maxUnavailable": "150%"}, "maxUnavailable '150%'"),

@@ -172,7 +172,7 @@ def test_the_crd_schemas_reject_a_misspelt_field() -> None:
         jsonschema.validate(rule, PROMETHEUS_RULE)
 
 
-def test_the_pod_monitor_scrapes_both_agent_endpoints_of_the_agent_pods() -> None:
+def test_the_pod_monitor_scrapes_the_three_endpoints_of_the_agent_pods() -> None:
     graph = _operator_graph()
     monitor = _manifest(graph, "PodMonitor")
     agent = next(
@@ -182,9 +182,10 @@ def test_the_pod_monitor_scrapes_both_agent_endpoints_of_the_agent_pods() -> Non
     pod = agent["spec"]["template"]
     selector = monitor["spec"]["selector"]["matchLabels"]
     assert selector.items() <= pod["metadata"]["labels"].items()
-    ports = {p["name"] for p in pod["spec"]["containers"][0]["ports"]}
+    # The agent's own metrics, its rsyslog-stats exporter, and the handoff cleaner's.
+    ports = {p["name"] for c in pod["spec"]["containers"] for p in c["ports"]}
     endpoints = monitor["spec"]["podMetricsEndpoints"]
-    assert {e["port"] for e in endpoints} <= ports
+    assert {e["port"] for e in endpoints} == ports
     assert {e["path"] for e in endpoints} == {"/api/v2/metrics/prometheus", "/metrics"}
     assert "prometheus.io/scrape" not in pod["metadata"].get("annotations", {})
 

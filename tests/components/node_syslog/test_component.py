@@ -28,7 +28,6 @@ def _graph(**settings: Any) -> ResourceGraph:
             "node-syslog",
             NodeSyslogArgs(
                 settings=NodeSyslogSettings(**settings),
-                agent_port=5140,
                 namespace="audit-logging",
                 provider=k8s.Provider("k8s", kubeconfig="{}"),
             ),
@@ -92,7 +91,7 @@ def test_config_change_rolls_the_daemonset() -> None:
 
 
 def test_user_data_taints_the_node_then_installs_rsyslog() -> None:
-    document = node_user_data(NodeSyslogSettings(mode="userdata"), 5140)
+    document = node_user_data(NodeSyslogSettings(mode="userdata"))
     assert document is not None
     message = email.message_from_string(document)
     assert message.get_content_type() == "multipart/mixed"
@@ -107,7 +106,7 @@ def test_user_data_taints_the_node_then_installs_rsyslog() -> None:
         "--register-with-taints=container-audit-log/syslog-not-ready=true:NoSchedule"
     ]
     assert "dnf install -y rsyslog" in str(parts[1].get_payload())
-    assert node_user_data(NodeSyslogSettings(mode="daemonset"), 5140) is None
+    assert node_user_data(NodeSyslogSettings(mode="daemonset")) is None
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

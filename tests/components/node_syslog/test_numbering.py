@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.components.node_syslog.test_rsyslog_forwarding import Node
-from tests.rsyslog_harness import Syslog5424, delivered, rfc5424, running_sink, send_tcp
+from tests.rsyslog_harness import Syslog5424, delivered, rfc5424, send_tcp
 from tooling.loopback import wait_until
 
 SENDERS = 4
@@ -40,19 +40,19 @@ def _numbers(received: list[Syslog5424]) -> dict[str | None, list[int]]:
 def test_concurrent_senders_get_one_gap_free_sequence_from_one(tmp_path: Path) -> None:
     node = Node(tmp_path)
     total = SENDERS * PER_SENDER
-    with running_sink(node.agent_port) as sink:
-        node.start()
-        try:
-            _send_concurrently(node, "num")
-            wait_until(
-                lambda: len(delivered(sink, "num ")) >= total,
-                60,
-                f"{total} numbered messages at the sink",
-                diagnose=node.daemon.output,
-            )
-        finally:
-            node.daemon.stop()
-        received = delivered(sink, "num ")
+    sink = node.handoff
+    node.start()
+    try:
+        _send_concurrently(node, "num")
+        wait_until(
+            lambda: len(delivered(sink, "num ")) >= total,
+            60,
+            f"{total} numbered messages at the sink",
+            diagnose=node.daemon.output,
+        )
+    finally:
+        node.daemon.stop()
+    received = delivered(sink, "num ")
     numbers = _numbers(received)
     assert len(numbers) == 1, f"one rsyslog process, one instance; got {list(numbers)}"
     (instance, seqs), *_ = numbers.items()
@@ -65,19 +65,19 @@ def test_concurrent_senders_get_one_gap_free_sequence_from_one(tmp_path: Path) -
 
 def test_a_restart_starts_a_new_instance_at_one(tmp_path: Path) -> None:
     node = Node(tmp_path)
-    with running_sink(node.agent_port) as sink:
+    sink = node.handoff
+    node.start()
+    try:
+        send_tcp(node.port, (rfc5424("node-a", "app", f"first m{m}") for m in range(50)))
+        wait_until(lambda: len(delivered(sink, "first ")) >= 50, 30, "first run delivered")
+        node.daemon.stop()
         node.start()
-        try:
-            send_tcp(node.port, (rfc5424("node-a", "app", f"first m{m}") for m in range(50)))
-            wait_until(lambda: len(delivered(sink, "first ")) >= 50, 30, "first run delivered")
-            node.daemon.stop()
-            node.start()
-            send_tcp(node.port, (rfc5424("node-a", "app", f"second m{m}") for m in range(50)))
-            wait_until(lambda: len(delivered(sink, "second ")) >= 50, 30, "second run delivered")
-        finally:
-            node.daemon.stop()
-        first = _numbers(delivered(sink, "first "))
-        second = _numbers(delivered(sink, "second "))
+        send_tcp(node.port, (rfc5424("node-a", "app", f"second m{m}") for m in range(50)))
+        wait_until(lambda: len(delivered(sink, "second ")) >= 50, 30, "second run delivered")
+    finally:
+        node.daemon.stop()
+    first = _numbers(delivered(sink, "first "))
+    second = _numbers(delivered(sink, "second "))
     assert len(first) == 1 and len(second) == 1
     assert first.keys() != second.keys(), "the counter restarted under the same instance id"
     assert sorted(next(iter(first.values()))) == list(range(1, 51))

@@ -20,10 +20,10 @@ from components.node_syslog.rsyslog import (
     rs_ruleset,
 )
 from tests.rsyslog_harness import (
+    HandoffFiles,
     NodeLayout,
     RsyslogDaemon,
     rfc5424,
-    running_sink,
     send_tcp,
     validate_config,
 )
@@ -55,15 +55,12 @@ REPRESENTATIVE = {
         "journal": "imuxsock",
         "localCopy": {"enabled": True},
     },
-    "udp-only-no-journal-octet": {"tcp": False, "journal": "none", "tcpFraming": "octet-counting"},
-    "rate-limited-synced-queue": {
+    "udp-only-no-journal": {"tcp": False, "journal": "none"},
+    "rate-limited-small-queue": {
         "rateLimit": {"interval": 5, "burst": 50000},
-        "queueSyncFiles": True,
-        "queueCheckpointInterval": 1,
         "queueSize": 500,
         "queueMaxDiskSpace": "64m",
     },
-    "memory-first-queue": {"queueMode": "disk-assisted"},
 }
 
 
@@ -72,7 +69,7 @@ def test_rsyslogd_accepts_rendered_config(tmp_path: Path, overrides: dict[str, A
     layout = NodeLayout(tmp_path)
     if overrides.get("localCopy"):
         overrides = {**overrides, "localCopy": {"enabled": True, "path": str(layout.local_copy)}}
-    conf = layout.write(layout.settings(**overrides), agent_port=free_port())
+    conf = layout.write(layout.settings(**overrides))
     result = validate_config(conf)
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr.lower(), result.stderr
@@ -81,7 +78,7 @@ def test_rsyslogd_accepts_rendered_config(tmp_path: Path, overrides: dict[str, A
 def test_rsyslogd_check_rejects_an_unknown_parameter(tmp_path: Path) -> None:
     # The -N1 oracle above is only worth something if it catches a wrong key.
     layout = NodeLayout(tmp_path)
-    conf = layout.write(layout.settings(), agent_port=free_port())
+    conf = layout.write(layout.settings())
     layout.dropin.write_text(layout.dropin.read_text().replace("queue.size=", "queue.sizee="))
     result = validate_config(conf)
     assert result.returncode != 0
@@ -91,16 +88,16 @@ def test_rsyslogd_check_rejects_an_unknown_parameter(tmp_path: Path) -> None:
 def test_imjournal_config_runs_and_forwards(tmp_path: Path) -> None:
     """imjournal loads at run time too (no journald here: it just finds no entries)."""
     layout = NodeLayout(tmp_path)
-    agent_port = free_port()
     settings = layout.settings(journal="imjournal")
-    layout.write(settings, agent_port)
-    with running_sink(agent_port) as sink, RsyslogDaemon(layout) as daemon:
+    layout.write(settings)
+    handoff = HandoffFiles(layout.handoff)
+    with RsyslogDaemon(layout) as daemon:
         daemon.wait_listening(settings.listen_port)
         send_tcp(settings.listen_port, [rfc5424("node-1", "app", "journal-mode-hello")])
         wait_until(
-            lambda: any("journal-mode-hello" in f for f in sink.snapshot()),
+            lambda: any("journal-mode-hello" in f for f in handoff.snapshot()),
             10,
-            "the message at the sink",
+            "the message in the handoff files",
             diagnose=daemon.output,
         )
     assert "imjournal" not in daemon.output(), daemon.output()
@@ -109,31 +106,31 @@ def test_imjournal_config_runs_and_forwards(tmp_path: Path) -> None:
 # --- what the text says --------------------------------------------------------------
 
 
-def test_forwarding_action_is_tcp_rfc5424_with_a_bounded_disk_queue() -> None:
-    settings = NodeSyslogSettings(queue_max_disk_space="2g", spool_directory="/data/spool")
-    (forward,) = _objects(render_rsyslog_conf(settings, 24224, "10.0.0.7"), "action")[:1]
-    assert forward["type"] == "omfwd"
-    assert (forward["target"], forward["port"], forward["protocol"]) == ("10.0.0.7", "24224", "tcp")
-    assert forward["template"] == FORWARD_TEMPLATE
-    # Disk by default: a killed rsyslogd keeps what it held (tests/tooling/faults).
-    assert forward["queue.type"] == "Disk"
-    assert forward["queue.filename"]
-    assert forward["queue.spooldirectory"] == "/data/spool"
-    assert forward["queue.saveonshutdown"] == "on"
-    assert forward["queue.maxdiskspace"] == "2g"
-    assert forward["action.resumeretrycount"] == "-1"
-
-
-def test_disk_assisted_queue_mode_keeps_messages_in_memory_first() -> None:
-    text = render_rsyslog_conf(NodeSyslogSettings(queue_mode="disk-assisted"), 5140)
-    forward = next(a for a in _objects(text, "action") if a["type"] == "omfwd")
-    assert forward["queue.type"] == "LinkedList"
-    assert forward["queue.filename"]
+def test_handoff_is_one_numbered_file_per_minute_with_no_queue_of_its_own() -> None:
+    settings = NodeSyslogSettings(
+        queue_max_disk_space="2g", spool_directory="/data/spool", handoff_directory="/data/h"
+    )
+    text = render_rsyslog_conf(settings)
+    (handoff,) = _objects(text, "action")[:1]
+    assert handoff["type"] == "omfile"
+    assert handoff["template"] == FORWARD_TEMPLATE
+    (names,) = [t for t in _objects(text, "template") if t["name"] == handoff["dynafile"]]
+    assert names["string"] == (
+        "/data/h/audit-%$year-utc%%$month-utc%%$day-utc%T%$hour-utc%%$minute-utc%.log"
+    )
+    # Written by the intake worker right after numbering: nothing waits in a second queue.
+    assert not any(key.startswith("queue.") for key in handoff)
+    assert handoff["action.resumeretrycount"] == "-1"
+    (ruleset,) = _objects(text, "ruleset")
+    assert ruleset["queue.workerthreads"] == "1"
+    assert ruleset["queue.spooldirectory"] == "/data/spool"
+    assert ruleset["queue.saveonshutdown"] == "on"
+    assert ruleset["queue.maxdiskspace"] == "2g"
 
 
 def test_inputs_listen_on_the_configured_address_and_share_one_ruleset() -> None:
     settings = NodeSyslogSettings(listen_address="10.1.2.3", listen_port=1514, journal="imuxsock")
-    text = render_rsyslog_conf(settings, 5140)
+    text = render_rsyslog_conf(settings)
     inputs = {i["type"]: i for i in _objects(text, "input")}
     assert set(inputs) == {"imtcp", "imudp", "imuxsock"}
     assert {(inputs[t]["address"], inputs[t]["port"]) for t in ("imtcp", "imudp")} == {
@@ -145,28 +142,17 @@ def test_inputs_listen_on_the_configured_address_and_share_one_ruleset() -> None
 
 
 def test_default_rate_limits_are_off_for_every_input() -> None:
-    text = render_rsyslog_conf(NodeSyslogSettings(), 5140)
+    text = render_rsyslog_conf(NodeSyslogSettings())
     (journal,) = [m for m in _objects(text, "module") if m["load"] == "imjournal"]
     assert journal["ratelimit.interval"] == "0"
     assert all(i["ratelimit.interval"] == "0" for i in _objects(text, "input"))
 
 
-def test_framing_matches_what_the_agent_must_read() -> None:
-    for framing, omfwd, agent in (
-        ("newline", "traditional", "newline"),
-        ("octet-counting", "octet-counted", "octet_counting"),
-    ):
-        settings = NodeSyslogSettings(tcp_framing=framing)
-        forward = _objects(render_rsyslog_conf(settings, 5140), "action")[0]
-        assert forward["tcp_framing"] == omfwd
-        assert settings.fluent_bit_syslog_format == agent
-
-
 def test_local_copy_writes_the_same_format_to_the_configured_file() -> None:
-    off = render_rsyslog_conf(NodeSyslogSettings(), 5140)
-    assert [a["type"] for a in _objects(off, "action")] == ["omfwd"]
+    off = render_rsyslog_conf(NodeSyslogSettings())
+    assert [a["type"] for a in _objects(off, "action")] == ["omfile"]
     on = NodeSyslogSettings(local_copy={"enabled": True, "path": "/var/log/audit/copy.log"})
-    copy = _objects(render_rsyslog_conf(on, 5140), "action")[1]
+    copy = _objects(render_rsyslog_conf(on), "action")[1]
     assert (copy["type"], copy["file"], copy["template"]) == (
         "omfile",
         "/var/log/audit/copy.log",

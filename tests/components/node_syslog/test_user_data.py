@@ -37,7 +37,7 @@ NODE_CONFIG = yaml.safe_dump(
     }
 )
 SETTINGS = NodeSyslogSettings(local_copy={"enabled": True})
-DROPIN = render_rsyslog_conf(SETTINGS, agent_port=5140)
+DROPIN = render_rsyslog_conf(SETTINGS)
 
 
 def _parts(text: str) -> list[Message]:
@@ -117,7 +117,7 @@ def test_with_imjournal_journald_stops_rate_limiting() -> None:
 
 def test_without_imjournal_journald_is_left_alone() -> None:
     settings = NodeSyslogSettings(journal="imuxsock")
-    part = rsyslog_install_part(render_rsyslog_conf(settings, agent_port=5140), settings)
+    part = rsyslog_install_part(render_rsyslog_conf(settings), settings)
     assert JOURNALD_DROPIN_PATH not in part.content
     assert "systemd-journald" not in part.content
 
@@ -202,5 +202,5 @@ def test_refuses_what_ec2_or_the_parsers_would_not_take() -> None:
 
 def test_default_install_fits_in_ec2_user_data() -> None:
     settings = NodeSyslogSettings()
-    part = rsyslog_install_part(render_rsyslog_conf(settings, 5140), settings)
+    part = rsyslog_install_part(render_rsyslog_conf(settings), settings)
     assert len(render_user_data([part]).encode()) < MAX_USER_DATA_BYTES // 2

@@ -33,7 +33,6 @@ from components.node_syslog.user_data import JOURNALD_DROPIN_PATH, rsyslog_insta
 from tests.rsyslog_harness import RSYSLOGD
 
 SETTINGS = NodeSyslogSettings()
-AGENT_PORT = 5140
 TAINT = f"{TAINT_KEY}=true:{TAINT_EFFECT}"
 
 # Each stub appends "name args..." to $CALLS, then does what the scenario asks.
@@ -113,9 +112,7 @@ pytestmark = pytest.mark.skipif(_sandbox_available() is not None, reason=str(_sa
 
 
 def _run_installer(tmp_path: Path, scenario: str) -> Run:
-    script = rsyslog_install_part(
-        render_rsyslog_conf(SETTINGS, AGENT_PORT), SETTINGS, TAINT
-    ).content
+    script = rsyslog_install_part(render_rsyslog_conf(SETTINGS), SETTINGS, TAINT).content
     (tmp_path / "install.sh").write_text(script)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -154,7 +151,7 @@ def test_success_installs_the_rendered_config_and_ends_when_the_port_answers(
     run = _run_installer(tmp_path, "ok")
     assert run.returncode == 0, run.stderr
     assert run.written(MAIN_CONF_PATH) == render_main_conf(SETTINGS, dropin_path=DROPIN_PATH)
-    assert run.written(DROPIN_PATH) == render_rsyslog_conf(SETTINGS, AGENT_PORT)
+    assert run.written(DROPIN_PATH) == render_rsyslog_conf(SETTINGS)
     assert run.written(JOURNALD_DROPIN_PATH) is not None
     # The distribution's config is kept aside, once.
     assert run.written(MAIN_CONF_PATH + ".dist") is not None
@@ -200,7 +197,7 @@ def test_rsyslog_that_never_listens_is_reported_after_a_bounded_wait(tmp_path: P
 
 
 def test_the_node_registers_with_the_taint_the_installer_names() -> None:
-    document = node_user_data(SETTINGS, AGENT_PORT)
+    document = node_user_data(SETTINGS)
     assert document is not None
     assert f"--register-with-taints={TAINT}" in document
     assert f"TAINT={TAINT}" in document
