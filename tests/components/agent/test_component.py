@@ -52,8 +52,9 @@ def _daemonset(graph: ResourceGraph) -> dict[str, Any]:
     return spec
 
 
-def _container(graph: ResourceGraph) -> dict[str, Any]:
-    [container] = _daemonset(graph)["template"]["spec"]["containers"]
+def _container(graph: ResourceGraph, name: str = "fluent-bit") -> dict[str, Any]:
+    containers = _daemonset(graph)["template"]["spec"]["containers"]
+    [container] = [c for c in containers if c["name"] == name]
     assert isinstance(container, dict)
     return container
 
