@@ -31,7 +31,8 @@ def test_liveness_and_readiness_paths_answer_on_the_real_agent(
     daemon_sets = [
         r for r in graph.by_type("kubernetes:apps/v1:DaemonSet") if "fluent-bit" in r.urn
     ]
-    [container] = daemon_sets[0].inputs["spec"]["template"]["spec"]["containers"]
+    containers = daemon_sets[0].inputs["spec"]["template"]["spec"]["containers"]
+    [container] = [c for c in containers if c["name"] == "fluent-bit"]
     [text] = [t for name, t in daemon_configs(graph) if name == AGENT_CONFIG_FILE]
     agent = run_agent.start(yaml.safe_load(text), bucket=run_agent.new_bucket())
     base = f"http://{LOOPBACK}:{agent.http_port}"

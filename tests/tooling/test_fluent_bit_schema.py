@@ -204,7 +204,7 @@ def test_unknown_plugin_is_reported(schema: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "problem"),
     [
-        ("inputs", "port", "fifty", "'fifty' is not a valid integer"),
+        ("inputs", "docker_mode_flush", "fifty", "'fifty' is not a valid integer"),
         ("inputs", "buffer_max_size", "1 MiB", "'1 MiB' is not a valid size"),
         ("outputs", "use_put_object", "maybe", "'maybe' is not a boolean"),
         ("outputs", "upload_timeout", "ten minutes", "'ten minutes' is not a valid time"),
@@ -242,7 +242,7 @@ def test_missing_parser_and_bad_parser_keys_are_reported(schema: dict[str, Any])
     config["pipeline"]["inputs"][0]["parser"] = "docker"
     problems = check_config(config, schema)
     assert "parsers[0] (syslog-rfc5424): unknown key 'timekey'" in problems
-    assert "parser not defined: docker (input syslog, key parser)" in problems
+    assert "parser not defined: docker (input tail, key parser)" in problems
 
 
 def test_unknown_sections_are_reported(schema: dict[str, Any]) -> None:
