@@ -52,6 +52,8 @@ EXPORTER_PORT_NAME = "metrics"
 # (components.agent.monitoring) on its exporter port; label `name`: the queue.
 RSYSLOG_QUEUE_SIZE = "rsyslog_queue_size"
 RSYSLOG_QUEUE_FULL = "rsyslog_queue_full"
+# impstats' `failed` of each action (label `name`: the action's name): messages dropped.
+RSYSLOG_ACTION_FAILED = "rsyslog_action_failed"
 
 # The handoff cleaner's series (one per node, no labels but the scrape's).
 HANDOFF_OLDEST_UNREAD = "audit_handoff_oldest_unread_seconds"

@@ -7,7 +7,9 @@ queue counters made scrapeable.
   their own, cheap for `verify --heartbeat` to scan), and the agent's
   `fluentbit_input_records_total{name="heartbeat"}` counts them per node.
 - rsyslog's impstats JSON arrives on a loopback TCP input; log_to_metrics turns the queue
-  objects into `rsyslog_queue_size` and `rsyslog_queue_full` gauges, served by a
+  objects into `rsyslog_queue_size` and `rsyslog_queue_full` gauges and the actions'
+  `failed` counters (messages rsyslog dropped, e.g. a handoff write on a full disk) into
+  `rsyslog_action_failed`, served by a
   prometheus_exporter output on `${HOST_IP}:<exporterPort>` (the built-in endpoint serves
   only the agent's own metrics).
 
@@ -24,6 +26,9 @@ from components.agent import metrics as m
 STATS_TAG = "rsyslog.stats"
 STATS_METRICS_TAG = "rsyslog.metrics"
 STATS_INPUT = "rsyslog-stats"
+# impstats' `origin` of the objects the gauges read.
+QUEUES = r"^core\.queue$"
+ACTIONS = r"^core\.action$"
 EXPORTER_OUTPUT = "rsyslog-metrics"
 
 
@@ -56,13 +61,17 @@ def heartbeat_filter(message: str, input_tag: str) -> dict[str, Any]:
     }
 
 
-def _queue_gauge(metric: str, field: str, description: str, last: bool) -> dict[str, Any]:
+def _stats_gauge(
+    metric: str, origin: str, field: str, description: str, last: bool
+) -> dict[str, Any]:
+    """One impstats counter of every object whose origin matches `origin` (QUEUES,
+    ACTIONS) as a gauge labelled with the object's name."""
     namespace, subsystem, name = metric.split("_", 2)
     gauge: dict[str, Any] = {
         "name": "log_to_metrics",
-        "alias": f"rsyslog-queue-{name}",
+        "alias": f"rsyslog-{subsystem}-{name}",
         "match": STATS_TAG,
-        "regex": r"origin ^core\.queue$",
+        "regex": f"origin {origin}",
         "metric_mode": "gauge",
         "metric_namespace": namespace,
         "metric_subsystem": subsystem,
@@ -91,9 +100,20 @@ def stats_input(monitoring: AgentMonitoring) -> dict[str, Any]:
 
 def stats_filters() -> list[dict[str, Any]]:
     return [
-        _queue_gauge(m.RSYSLOG_QUEUE_SIZE, "size", "Messages in an rsyslog queue.", last=False),
-        _queue_gauge(
-            m.RSYSLOG_QUEUE_FULL, "full", "Times an rsyslog queue was full (cumulative).", last=True
+        _stats_gauge(m.RSYSLOG_QUEUE_SIZE, QUEUES, "size", "Messages in an rsyslog queue.", False),
+        _stats_gauge(
+            m.RSYSLOG_ACTION_FAILED,
+            ACTIONS,
+            "failed",
+            "Messages an rsyslog action failed to process and dropped (cumulative).",
+            False,
+        ),
+        _stats_gauge(
+            m.RSYSLOG_QUEUE_FULL,
+            QUEUES,
+            "full",
+            "Times an rsyslog queue was full (cumulative).",
+            True,
         ),
     ]
 

@@ -132,6 +132,13 @@ def alert_rules(
             "rsyslog's queue on {{ $labels.instance }} was full",
         ),
         AlertRule(
+            "AuditRsyslogDropped",
+            f"max by (instance, name) (changes({m.RSYSLOG_ACTION_FAILED}{{{job}}}[{w}])) > 0",
+            "0s",
+            "rsyslog on {{ $labels.instance }} dropped messages its action {{ $labels.name }} "
+            "could not process",
+        ),
+        AlertRule(
             "AuditHandoffUnread",
             f"max by (instance) ({m.HANDOFF_OLDEST_UNREAD}{{{job}}}) "
             f">= {duration_seconds(t.handoff_unread_for)}",

@@ -47,6 +47,7 @@ TEMPLATE_RFC5424 = "RSYSLOG_SyslogProtocol23Format"
 DEFAULT_HANDOFF_DIRECTORY = "/var/lib/container-audit-log/handoff"
 HANDOFF_FILE_TEMPLATE = "container_audit_handoff_file"
 HANDOFF_GLOB = "audit-*.log"
+HANDOFF_ACTION = "container_audit_handoff"
 _HANDOFF_NAME = "audit-%$year-utc%%$month-utc%%$day-utc%T%$hour-utc%%$minute-utc%.log"
 # Keep the current and the previous minute's file open; close one idle for a minute.
 _HANDOFF_OPEN_FILES = 2
@@ -393,7 +394,7 @@ def _handoff_action() -> dict[str, Param]:
     # loses nothing it wrote) and moves on. A failed write is retried, never skipped.
     return {
         "type": "omfile",
-        "name": "container_audit_handoff",
+        "name": HANDOFF_ACTION,
         "dynaFile": HANDOFF_FILE_TEMPLATE,
         "template": FORWARD_TEMPLATE,
         "dynaFileCacheSize": _HANDOFF_OPEN_FILES,

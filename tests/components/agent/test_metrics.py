@@ -17,7 +17,7 @@ from components.agent import metrics as m
 from components.monitoring.alerts import S3RouteTiming, alert_rules
 from components.monitoring.dashboard import dashboard
 from components.monitoring.settings import MonitoringSettings
-from components.node_syslog.rsyslog import RULESET
+from components.node_syslog.rsyslog import HANDOFF_ACTION, RULESET
 from tooling.loopback import wait_until
 from tooling.monitoring_rig import MonitoringRig, find_rsyslogd, scrape
 
@@ -79,6 +79,7 @@ def test_the_label_values_the_rules_select_exist(served: dict[str, set[str]]) ->
     assert 'message_type="' in " ".join(served[m.LOGGED_MESSAGES])
     # rsyslog's one queue: the numbering ruleset's, which the handoff writes drain.
     assert f'name="{RULESET}"' in " ".join(served[m.RSYSLOG_QUEUE_SIZE])
+    assert f'name="{HANDOFF_ACTION}"' in " ".join(served[m.RSYSLOG_ACTION_FAILED])
 
 
 def test_the_name_list_is_complete() -> None:

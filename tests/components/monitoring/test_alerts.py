@@ -160,6 +160,15 @@ CASES = [
         "rsyslog's queue on node-1:2020 was full",
     ),
     Case(
+        "AuditRsyslogDropped",
+        {f'rsyslog_action_failed{{{JOB},name="container_audit_handoff"}}': "0 0 0 12 12 40"},
+        {f'rsyslog_action_failed{{{JOB},name="container_audit_handoff"}}': "0x6"},
+        "5m",
+        {**NODE, "name": "container_audit_handoff"},
+        "rsyslog on node-1:2020 dropped messages its action container_audit_handoff could not "
+        "process",
+    ),
+    Case(
         "AuditHandoffUnread",
         # The agent stopped reading 11 minutes ago: the oldest unread file ages by the minute.
         {f"audit_handoff_oldest_unread_seconds{{{JOB}}}": "0 0 0 0+60x12"},

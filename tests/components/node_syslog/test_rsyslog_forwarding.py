@@ -10,6 +10,7 @@ import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from tests.rsyslog_harness import (
     send_udp,
     send_unix,
 )
+from tooling.localrun import handoff_file
 from tooling.loopback import LOOPBACK, wait_until
 
 N = 200
@@ -169,3 +171,27 @@ def test_one_line_per_record_in_private_minute_files(tmp_path: Path) -> None:
     assert [re.fullmatch(r"audit-\d{8}T\d{4}\.log", f.name) is not None for f in files] == [True]
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     assert stat.S_IMODE(node.layout.handoff.stat().st_mode) == 0o700
+
+
+def test_a_handoff_write_that_fails_is_dropped_and_said(tmp_path: Path) -> None:
+    """Documented in README (Buffering): omfile does not retry a failed write, it drops the
+    message and says so. The handoff file of this minute and the next is /dev/full here."""
+    node = Node(tmp_path, udp=False)
+    node.layout.handoff.mkdir(mode=0o700)
+    now = datetime.now(UTC)
+    for moment in (now, now + timedelta(minutes=1)):
+        handoff_file(node.layout.handoff, moment).symlink_to("/dev/full")
+    try:
+        node.start()
+        send_tcp(node.port, [rfc5424("h", "app", f"full-{i:03d}") for i in range(20)])
+        wait_until(
+            lambda: "message lost" in node.daemon.output(),
+            10,
+            "rsyslogd to report the lost messages",
+            diagnose=node.daemon.output,
+        )
+    finally:
+        node.daemon.stop()
+    assert "No space left on device" in node.daemon.output()
+    # Nothing went anywhere else: only the two links are there.
+    assert all(path.is_symlink() for path in node.layout.handoff.iterdir())
