@@ -27,6 +27,7 @@ Everything is on 127.0.0.1; every wait is bounded; every process is stopped by p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import re
 import socket
@@ -133,8 +134,11 @@ def _tail_ready(agent: RunningAgent) -> None:
     path.touch()
 
     def opened() -> bool:
-        fds = Path(f"/proc/{agent.pid}/fd")
-        return any(fd.readlink() == path for fd in fds.iterdir() if fd.is_symlink())
+        for fd in Path(f"/proc/{agent.pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # an fd closed since the listing
+                if fd.readlink() == path:
+                    return True
+        return False
 
     wait_until(opened, 10, f"the agent to open {path.name}", interval=0.05)
 
