@@ -16,8 +16,10 @@ from the first byte written or sent to the agent's input counting all N), end to
 (records/s until all N are in S3: the agent uploads by size while it runs and the rest
 when it is stopped), the ratios to (a), p50 and p99 of the delay from a record's emission
 to its object's LastModified, the agent's CPU seconds per 100k records and its peak RSS
-(VmHWM). Then `--variants` takes (b) apart: each filter, storage setting, the tail offset
-database's sync and the output in turn, to show where its extra CPU goes.
+(VmHWM). The input's count comes from the metrics endpoint, which moves in 1 s steps:
+ingest times come out in whole seconds, so give it enough events. Then `--variants` takes
+(b) apart: each filter, storage setting, the tail offset database's sync and the output in
+turn, to show where its extra CPU goes.
 
     .venv/bin/python -m bench.agent_throughput [--events 200000] [--variants]
 
