@@ -1,16 +1,25 @@
 """Benchmark (not a test): the agent against its own ceiling, with one generator.
 
-    (a) Fluent Bit with a minimal config: syslog TCP -> the same parser -> S3 gzip (moto)
-    (b) the project's rendered agent config (the staging stack: S3 only), fed directly
-    (c) the full chain: rsyslogd (rendered node config) -> (b) -> S3
+    (a) Fluent Bit with a minimal config: the same `tail` input on a handoff file -> the
+        same parser -> S3 gzip (moto); memory buffers, no filters
+    (b) the project's rendered agent config (the staging stack: S3 only), its handoff file
+        written directly by the generator
+    (c) the full chain: rsyslogd (rendered node config) writing the handoff files -> (b)
 
-The same N demo audit events (bench/audit_records.py) go to each over one TCP connection,
-as fast as the receiver takes them. Printed per case: ingest (records/s from the first byte
-sent to the agent's input counting all N), end to end (records/s until all N are in S3: the
-agent uploads by size while it runs and the rest when it is stopped), the ratios to (a), p50
-and p99 of the delay from a record's emission to its object's LastModified, the agent's CPU
-seconds per 100k records and its peak RSS (VmHWM). Then `--variants` takes (b) apart: each
-filter, storage setting and the output in turn, to show where its extra CPU goes.
+The same N demo audit events (bench/audit_records.py) go to each: for (a) and (b) the
+generator appends them, in batches, to the current handoff file (as node syslog writes
+it); for (c) it sends them to rsyslogd over one TCP connection, as fast as rsyslogd takes
+them. Before the clock starts the current minute's handoff file exists and the agent has it
+open (so the tail input's 1 s discovery of a new file is not counted; a run that crosses a
+UTC minute still waits for it once, as a node does). Printed per case: ingest (records/s
+from the first byte written or sent to the agent's input counting all N), end to end
+(records/s until all N are in S3: the agent uploads by size while it runs and the rest
+when it is stopped), the ratios to (a), p50 and p99 of the delay from a record's emission
+to its object's LastModified, the agent's CPU seconds per 100k records and its peak RSS
+(VmHWM). The input's count comes from the metrics endpoint, which moves in 1 s steps:
+ingest times come out in whole seconds, so give it enough events. Then `--variants` takes
+(b) apart: each filter, storage setting, the tail offset database's sync and the output in
+turn, to show where its extra CPU goes.
 
     .venv/bin/python -m bench.agent_throughput [--events 200000] [--variants]
 
@@ -20,6 +29,7 @@ Everything is on 127.0.0.1; every wait is bounded; every process is stopped by p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import re
 import socket
@@ -33,12 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.audit_records import demo_events
+from components.agent.metrics import HANDOFF_INPUT
 from components.agent.parsers import RFC5424_PARSER, parser_specs
 from tests.agent_harness import AgentRunner, ingested, stack_agent_config, wait_flushed
 from tests.rsyslog_harness import NodeLayout, RsyslogDaemon
 from tooling.agent import fluent_bit_binary
 from tooling.e2e import load_local_stack, remap_node_syslog
-from tooling.localrun import RunningAgent, start_moto, supervised
+from tooling.localrun import RunningAgent, hand_off, handoff_file, start_moto, supervised
 from tooling.loopback import LOOPBACK, free_port, wait_until
 
 BATCH = 2000
@@ -63,8 +74,10 @@ _MINIMAL_S3_KEYS = (
 
 
 def minimal_config(staging: dict[str, Any]) -> dict[str, Any]:
-    """(a): the same input and parser, no filters, memory buffers, one gzip S3 output."""
+    """(a): the same tail input (offset database included) and parser, no filters, memory
+    buffers, one gzip S3 output."""
     [s3] = [o for o in staging["pipeline"]["outputs"] if o["name"] == "s3"]
+    [tail] = [i for i in staging["pipeline"]["inputs"] if i.get("alias") == HANDOFF_INPUT]
     return {
         "service": {
             "flush": "1",
@@ -73,22 +86,13 @@ def minimal_config(staging: dict[str, Any]) -> dict[str, Any]:
             "http_listen": "127.0.0.1",
             "http_port": "2020",
             "health_check": "on",  # the harness waits for /api/v1/health
-            "storage.path": "buffer",  # moved under the run's temp dir; unused (memory)
+            # Moved under the run's temp dir; holds the tail offset database (no chunks).
+            "storage.path": "buffer",
         },
         "parsers": [parser_specs()[RFC5424_PARSER].as_config()],
         "pipeline": {
-            "inputs": [
-                {
-                    "name": "syslog",
-                    "tag": "audit.syslog",
-                    "mode": "tcp",
-                    "listen": "127.0.0.1",
-                    "port": "5140",
-                    "parser": RFC5424_PARSER,
-                    "buffer_chunk_size": "64k",
-                    "buffer_max_size": "1M",
-                }
-            ],
+            # Its path and db are moved to the run's handoff directory and storage.path.
+            "inputs": [{k: v for k, v in tail.items() if k != "storage.type"}],
             "outputs": [{key: s3[key] for key in _MINIMAL_S3_KEYS}],
         },
     }
@@ -105,14 +109,40 @@ def _proc_stat(pid: int) -> tuple[float, float]:
     return cpu, peak
 
 
-def _send(port: int, lines: list[bytes]) -> list[float]:
-    """Send every line in batches; the wall time each batch left (one per BATCH lines)."""
+def _send(port: int, lines: list[str]) -> list[float]:
+    """Send every line to rsyslogd in batches; the wall time each batch left (one per
+    BATCH lines)."""
     sent_at = []
     with socket.create_connection((LOOPBACK, port), timeout=60) as conn:
         for start in range(0, len(lines), BATCH):
             sent_at.append(time.time())
-            conn.sendall(b"".join(lines[start : start + BATCH]))
+            conn.sendall("".join(f"{line}\n" for line in lines[start : start + BATCH]).encode())
     return sent_at
+
+
+def _write(directory: Path, lines: list[str]) -> list[float]:
+    """Append every line to the current handoff file in batches, as node syslog does; the
+    wall time each batch was written (one per BATCH lines)."""
+    written_at = []
+    for start in range(0, len(lines), BATCH):
+        written_at.append(time.time())
+        hand_off(directory, lines[start : start + BATCH])
+    return written_at
+
+
+def _tail_ready(agent: RunningAgent) -> None:
+    """Create the current handoff file and wait until the agent's tail input has it open."""
+    path = handoff_file(agent.handoff)
+    path.touch()
+
+    def opened() -> bool:
+        for fd in Path(f"/proc/{agent.pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # an fd closed since the listing
+                if fd.readlink() == path:
+                    return True
+        return False
+
+    wait_until(opened, 10, f"the agent to open {path.name}", interval=0.05)
 
 
 def _delays(runner: AgentRunner, bucket: str, sent_at: list[float]) -> list[float]:
@@ -127,10 +157,10 @@ def _delays(runner: AgentRunner, bucket: str, sent_at: list[float]) -> list[floa
     return delays
 
 
-def _lines(count: int) -> list[bytes]:
+def _lines(count: int) -> list[str]:
     """The events, each with its sequence number in the SD element (for the delays)."""
     return [
-        line.replace("[audit@32473 ", f'[audit@32473 seq="{index}" ', 1).encode() + b"\n"
+        line.replace("[audit@32473 ", f'[audit@32473 seq="{index}" ', 1)
         for index, line in enumerate(demo_events(count))
     ]
 
@@ -150,7 +180,7 @@ def run_case(
     case: str,
     runner: AgentRunner,
     config: dict[str, Any],
-    lines: list[bytes],
+    lines: list[str],
     via_rsyslog: Callable[[RunningAgent], int] | None = None,
     run: int = 0,
 ) -> Result:
@@ -158,10 +188,11 @@ def run_case(
     bucket = runner.new_bucket()
     name = f"{re.sub(r'[^a-z0-9]+', '-', case.lower()).strip('-')}-{run}"
     agent = runner.start(config, bucket=bucket, name=name)
-    port = via_rsyslog(agent) if via_rsyslog else agent.ports.syslog
+    port = via_rsyslog(agent) if via_rsyslog else None
+    _tail_ready(agent)
     cpu_before, _ = _proc_stat(agent.pid)
     started = time.time()
-    sent_at = _send(port, lines)
+    sent_at = _send(port, lines) if port else _write(agent.handoff, lines)
     wait_until(lambda: ingested(agent) >= count, 600, f"{case}: all records in", interval=0.05)
     ingest_s = time.time() - started
     wait_flushed(agent, count, 600)
@@ -190,11 +221,14 @@ def _rsyslog_in_front(root: Path) -> tuple[Callable[[RunningAgent], int], list[R
     daemons: list[RsyslogDaemon] = []
 
     def start(agent: RunningAgent) -> int:
+        """rsyslogd writing the handoff files `agent` reads; the port it listens on."""
         layout = NodeLayout(root / "node")
-        settings = remap_node_syslog(load_local_stack().node_syslog, layout.root, free_port())
+        settings = remap_node_syslog(
+            load_local_stack().node_syslog, layout.root, free_port(), agent.handoff
+        )
         for directory in (settings.work_directory, settings.spool_directory):
             Path(directory).mkdir(parents=True, exist_ok=True)
-        layout.write(settings, agent.ports.syslog)
+        layout.write(settings)
         daemon = RsyslogDaemon(layout)
         daemon.start()
         daemons.append(daemon)
@@ -227,6 +261,7 @@ def variants(staging: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "(b) input storage.type memory": with_changes("inputs", storage__type="memory"),
         "(b) storage.checksum off": with_changes("service", storage__checksum="off"),
         "(b) storage.metrics off": with_changes("service", storage__metrics="off"),
+        "(b) tail db.sync off": with_changes("inputs", db__sync="off"),
         "(b) S3 without gzip": with_changes("outputs", compression="none"),
     }
 

@@ -2,8 +2,9 @@
 agent, which is what S3 object and part sizes must be chosen from.
 
 The demo's audit events (bench/audit_records.py) go through the dev stack's rendered agent
-config (paths, ports, endpoint moved; S3 on a moto server); each object the agent wrote is
-read back: its size in S3 (gzip) and unpacked (JSON lines), and the ratio.
+config (paths, ports, endpoint moved; S3 on a moto server), written into its handoff files
+as node syslog writes them; each object the agent wrote is read back: its size in S3
+(gzip) and unpacked (JSON lines), and the ratio.
 
     .venv/bin/python -m bench.s3_object_sizes [--events 150000]
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import socket
 import tempfile
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from bench.audit_records import demo_events
 from tests.agent_harness import AgentRunner, stack_agent_config, wait_flushed
 from tooling.agent import fluent_bit_binary
 from tooling.localrun import start_moto, supervised
-from tooling.loopback import LOOPBACK
 
 
 def measure(events: int) -> list[tuple[int, int]]:
@@ -29,14 +28,13 @@ def measure(events: int) -> list[tuple[int, int]]:
         runner = AgentRunner(fluent_bit_binary(), start_moto(sup), Path(temp), sup)
         bucket = runner.new_bucket()
         agent = runner.start(stack_agent_config("dev"), bucket=bucket)
-        with socket.create_connection((LOOPBACK, agent.ports.syslog), timeout=30) as conn:
-            batch: list[bytes] = []
-            for line in demo_events(events):
-                batch.append(line.encode() + b"\n")
-                if len(batch) == 5000:
-                    conn.sendall(b"".join(batch))
-                    batch.clear()
-            conn.sendall(b"".join(batch))
+        batch: list[str] = []
+        for line in demo_events(events):
+            batch.append(line)
+            if len(batch) == 5000:
+                agent.hand_off(batch)
+                batch.clear()
+        agent.hand_off(batch)
         wait_flushed(agent, events, 600)
         if agent.stop() != 0:
             raise RuntimeError(f"the agent did not stop cleanly: {agent.log_path}")
