@@ -48,7 +48,7 @@ HEARTBEAT_EMITTER = "heartbeat"
 EXPORTER_PATH = "/metrics"
 EXPORTER_PORT_NAME = "metrics"
 
-# rsyslog's forwarding queue (impstats), as the agent's rsyslog-stats pipeline exports it
+# rsyslog's queues (impstats), as the agent's rsyslog-stats pipeline exports it
 # (components.agent.monitoring) on its exporter port; label `name`: the queue.
 RSYSLOG_QUEUE_SIZE = "rsyslog_queue_size"
 RSYSLOG_QUEUE_FULL = "rsyslog_queue_full"

@@ -35,12 +35,13 @@ class ParserSpec:
 # <seq_instance> " comes before the message. Optional, so un-numbered senders still parse.
 _NUMBERING = r"(?:(?<seq>[0-9]{1,20}) (?<seq_instance>[0-9A-Za-z_.:-]{1,100}) )?"
 _NUMBERING_TYPES = "seq:integer"
-# RFC 5424 as rsyslog's RSYSLOG_SyslogProtocol23Format writes it. The syslog input DROPS a
-# line its parser does not match (with a warning), so every part is lenient: a malformed
-# STRUCTURED-DATA falls into `message` rather than failing the line. A UTF-8 BOM that
-# starts MSG (RFC 5424 6.4) is not part of the text, nor is the space rsyslog leaves at the
-# start of a message it received as RFC 3164 ("app[1]: text"). `(?m:.*)`: a message may hold line
-# breaks (octet-counted framing delivers them), and Onigmo's `.` stops at one otherwise.
+# RFC 5424 as rsyslog's RSYSLOG_SyslogProtocol23Format writes it. A line the parser does
+# not match keeps only the raw line under `log` (tail; the syslog input dropped it), so
+# every part is lenient: a malformed STRUCTURED-DATA falls into `message` rather than
+# failing the line. A UTF-8 BOM that starts MSG (RFC 5424 6.4) is not part of the text,
+# nor is the space rsyslog leaves at the start of a message it received as RFC 3164
+# ("app[1]: text"). `(?m:.*)`: a message may hold line breaks (a sender's octet-counted
+# frame delivers them; rsyslog escapes them), and Onigmo's `.` stops at one otherwise.
 _RFC5424_REGEX = (
     r"^" + _NUMBERING + r"<(?<pri>[0-9]{1,3})>(?<version>[0-9]{1,2}) (?<timestamp>[^ ]+) "
     r"(?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[^ ]+) (?<msgid>[^ ]+) "

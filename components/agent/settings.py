@@ -277,7 +277,7 @@ class AgentSettings(CamelModel):
 
     @property
     def max_line_bytes(self) -> int:
-        """Longest line the syslog input accepts (rsyslog's maxMessageSize must stay below)."""
+        """Longest line the tail input reads (rsyslog's maxMessageSize must stay below)."""
         return parse_size(self.buffer_max_size)
 
     def secret_env(self) -> dict[str, SecretRef]:

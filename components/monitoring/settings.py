@@ -93,7 +93,9 @@ class AlertThresholds(CamelModel):
         description="Alert when a route's buffer has less than this percent of its bound left.",
     )
     rsyslog_queue_size: int = Field(
-        default=10_000, ge=1, description="Messages waiting in rsyslog's forwarding queue."
+        default=10_000,
+        ge=1,
+        description="Messages waiting in rsyslog's queue, in front of the numbering.",
     )
     handoff_unread_for: str = Field(
         default="10m",

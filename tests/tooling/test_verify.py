@@ -1,7 +1,7 @@
 """tooling.verify against a real S3 API (moto server over HTTP on 127.0.0.1).
 
 Objects are written by the real agent: the dev stack's rendered config with the test's
-bucket, the demo's events sent to its syslog input, uploaded as it stops.
+bucket, the demo's events written to its handoff files, uploaded as it stops.
 """
 
 from __future__ import annotations

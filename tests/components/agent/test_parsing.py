@@ -1,5 +1,5 @@
 """What the real agent makes of syslog messages: the dev stack's rendered config (only its
-paths, ports and S3 endpoint moved), messages sent straight to its syslog input, records
+paths, ports and S3 endpoint moved), messages written straight to its handoff files, records
 read back from the S3 objects it writes. Field by field, and the record time (`date`) is
 the time the message carries, whatever form it takes."""
 
