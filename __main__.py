@@ -25,7 +25,8 @@ from components.identity.component import ServiceAccountRole, ServiceAccountRole
 from components.identity.iam import AuditArchive, agent_policy_for_stack
 from components.monitoring.alerts import S3RouteTiming
 from components.monitoring.component import PipelineMonitoring, PipelineMonitoringArgs
-from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
+from components.node_syslog.component import NodeSyslog, NodeSyslogArgs
+from components.node_syslog.files import node_user_data
 from components.node_syslog.gate_component import SyslogGate, SyslogGateArgs
 
 

@@ -11,7 +11,6 @@ Either way the config is kept in a ConfigMap: in `daemonset` mode the pods mount
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 import pulumi
@@ -23,44 +22,10 @@ from components.common.workload import (
     data_checksum,
     labels,
 )
-from components.node_syslog.daemonset import CONFIG_DIR, MAIN_FILE, NAME, syslog_daemonset_spec
-from components.node_syslog.gate import TAINT_EFFECT, TAINT_KEY, node_config
-from components.node_syslog.monitoring import RsyslogMonitoring, render_monitoring_conf
-from components.node_syslog.rsyslog import (
-    DROPIN_PATH,
-    NodeSyslogSettings,
-    render_main_conf,
-    render_rsyslog_conf,
-)
-from components.node_syslog.user_data import (
-    NODE_CONFIG,
-    UserDataPart,
-    render_user_data,
-    rsyslog_install_part,
-)
-
-DROPIN_FILE = PurePosixPath(DROPIN_PATH).name
-
-
-def node_dropin(settings: NodeSyslogSettings, monitoring: RsyslogMonitoring | None) -> str:
-    """The forwarding drop-in, with the heartbeat and counters appended when monitored."""
-    dropin = render_rsyslog_conf(settings)
-    return dropin + render_monitoring_conf(monitoring) if monitoring else dropin
-
-
-def node_user_data(
-    settings: NodeSyslogSettings, monitoring: RsyslogMonitoring | None = None
-) -> str | None:
-    """The EKS node user data, or None outside `userdata` mode: the node registers with the
-    startup taint (NodeConfig), then installs rsyslog (shell part); the syslog-gate lifts
-    the taint once rsyslog answers."""
-    if settings.mode != "userdata":
-        return None
-    dropin = node_dropin(settings, monitoring)
-    taint = f"{TAINT_KEY}=true:{TAINT_EFFECT}"
-    return render_user_data(
-        [UserDataPart(NODE_CONFIG, node_config()), rsyslog_install_part(dropin, settings, taint)]
-    )
+from components.node_syslog.daemonset import NAME, syslog_daemonset_spec
+from components.node_syslog.files import config_files
+from components.node_syslog.monitoring import RsyslogMonitoring
+from components.node_syslog.rsyslog import NodeSyslogSettings
 
 
 @dataclass(frozen=True)
@@ -70,17 +35,6 @@ class NodeSyslogArgs:
     provider: k8s.Provider
     depends_on: tuple[pulumi.Resource, ...] = ()
     monitoring: RsyslogMonitoring | None = None
-
-
-def config_files(
-    settings: NodeSyslogSettings, monitoring: RsyslogMonitoring | None = None
-) -> dict[str, str]:
-    """The files rsyslog reads: on the node (`userdata`) or in the pod (`daemonset`)."""
-    dropin_path = DROPIN_PATH if settings.mode == "userdata" else f"{CONFIG_DIR}/{DROPIN_FILE}"
-    return {
-        MAIN_FILE: render_main_conf(settings, dropin_path=dropin_path),
-        DROPIN_FILE: node_dropin(settings, monitoring),
-    }
 
 
 class NodeSyslog(pulumi.ComponentResource):

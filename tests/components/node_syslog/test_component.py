@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.node_syslog.component import NodeSyslog, NodeSyslogArgs, node_user_data
+from components.node_syslog.component import NodeSyslog, NodeSyslogArgs
+from components.node_syslog.files import node_user_data
 from components.node_syslog.rsyslog import NodeSyslogSettings
 from tests.conftest import STACKS, run_component, stack_graph
 from tooling.artifacts import daemon_configs

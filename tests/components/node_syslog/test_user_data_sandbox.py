@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from components.node_syslog.component import node_user_data
+from components.node_syslog.files import node_user_data
 from components.node_syslog.gate import TAINT_EFFECT, TAINT_KEY
 from components.node_syslog.rsyslog import (
     DROPIN_PATH,
