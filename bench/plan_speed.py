@@ -86,7 +86,7 @@ def run_plan(args: list[str], stacks_dir: Path, repeat: int) -> Timing:
                 check=False,
             )
             elapsed, used = time.perf_counter() - start, _children_cpu() - start_cpu
-        found = re.findall(r"^(\w+): (\d+) resources", result.stdout, flags=re.MULTILINE)
+        found = re.findall(r"^([\w-]+): (\d+) resources", result.stdout, flags=re.MULTILINE)
         if result.returncode == 2 or not found:  # 1 is a mandatory violation: still planned
             lines = result.stderr.strip().splitlines()
             return Timing((), (), "", lines[-1] if lines else f"exit {result.returncode}")
