@@ -21,6 +21,7 @@ import select
 import socket
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
 
 OFFER = b"relp_version=0\nrelp_software=container-audit-log,1,tooling.relp\ncommands=syslog"
@@ -100,8 +101,10 @@ class RelpClient:
         window: int = 128,
         ack_timeout_s: float = 5.0,
         stall_s: float = 120.0,
+        stopped: Callable[[], bool] = lambda: False,
     ) -> None:
         self.host, self.port, self.window = host, port, window
+        self._stopped = stopped  # RelpError at the next wait once it says True
         self.ack_timeout_s, self.stall_s = ack_timeout_s, stall_s
         self.acked = 0
         self.reconnects = 0
@@ -157,6 +160,8 @@ class RelpClient:
     # --- internals ---------------------------------------------------------------------
 
     def _pump(self, wait_s: float) -> None:
+        if self._stopped():
+            raise RelpError(f"RELP {self.host}:{self.port}: stopped, {self.outstanding} unsent")
         if time.monotonic() - self._progress > self.stall_s:
             raise RelpError(
                 f"RELP {self.host}:{self.port}: nothing acknowledged for {self.stall_s:.0f} s "
