@@ -197,9 +197,11 @@ class RateLimitSettings(CamelModel):
 
 
 class RelpSettings(CamelModel):
-    """An acknowledged first hop: containers that send over RELP (port `port`) get a "200
-    OK" for a message only once rsyslog numbered it and wrote it to a handoff file, and
-    resend what was not acknowledged after a reconnect. Nothing a container sent is then
+    """An acknowledged first hop: a RELP input, off by default (needs rsyslog-relp).
+
+    Containers that send over RELP (port `port`) get a "200 OK" for a message only once
+    rsyslog numbered it and wrote it to a handoff file, and resend what was not
+    acknowledged after a reconnect. Nothing a container sent is then
     lost when rsyslogd stops or crashes (plain TCP loses what it had taken but not yet
     numbered); a resent message may arrive twice.
 
