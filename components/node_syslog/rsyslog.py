@@ -209,9 +209,11 @@ class RelpSettings(CamelModel):
     RELP ruleset runs in imrelp's thread before the ack. The forwarding ruleset keeps its
     own queue; the default ruleset (imjournal) only `call`s it, which enqueues.
 
-    librelp acknowledges even when the handoff action failed without being retried (such
-    as a dynaFile that cannot be opened); a failed write that is retried (disk full) holds
-    imrelp's thread, so RELP senders wait instead.
+    librelp acknowledges even when the handoff action failed: a dynaFile that cannot be
+    opened, or a write on a full disk (ENOSPC; measured with action.resumeRetryCount -1 as
+    rendered: 200 of 200 acknowledged, rsyslog said "message lost"). Such a record is
+    dropped as on the TCP path, counted in impstats' `failed` of the action
+    (container_audit_handoff_relp; alert AuditRsyslogDropped), and never resent.
     """
 
     enabled: bool = False
