@@ -1,14 +1,15 @@
 """Node syslog: the settings of rsyslog on every node and the RainerScript it runs.
 
-Containers reach node syslog over TCP/UDP at `$HOST_IP:<listenPort>` or through the
-journal; rsyslog numbers every message (rsyslog_numbering) and hands it to the agent
-(Fluent Bit) through node-local handoff files: one RFC 5424 line per record, appended to a
-file per UTC minute in `handoffDirectory`, which the agent reads with `tail` and an offset
-database. The file is the acknowledgement: what rsyslog wrote stays until the agent has
-read it (the handoff cleaner deletes only files the agent's database says it consumed), so
-an agent crash, restart or outage loses nothing and never backs up into rsyslog. Pure: no
-Pulumi imports. The config text is built from data by a small RainerScript formatter (no
-serializer exists), so every value is quoted in one place.
+Containers reach node syslog over TCP/UDP at `$HOST_IP:<listenPort>`, over RELP at
+`$HOST_IP:<relp.port>` (optional, acknowledged) or through the journal; rsyslog numbers
+every message (rsyslog_numbering) and hands it to the agent (Fluent Bit) through
+node-local handoff files: one RFC 5424 line per record, appended to a file per UTC minute in
+`handoffDirectory`, which the agent reads with `tail` and an offset database. The file is
+the acknowledgement: what rsyslog wrote stays until the agent has read it (the handoff
+cleaner deletes only files the agent's database says it consumed), so an agent crash,
+restart or outage loses nothing and never backs up into rsyslog. Pure: no Pulumi imports.
+The config text is built from data by a small RainerScript formatter (no serializer
+exists), so every value is quoted in one place.
 """
 
 from __future__ import annotations
@@ -201,9 +202,9 @@ class RelpSettings(CamelModel):
 
     Containers that send over RELP (port `port`) get a "200 OK" for a message only once
     rsyslog numbered it and wrote it to a handoff file, and resend what was not
-    acknowledged after a reconnect. Nothing a container sent is then
-    lost when rsyslogd stops or crashes (plain TCP loses what it had taken but not yet
-    numbered); a resent message may arrive twice.
+    acknowledged after a reconnect. Nothing a container sent is then lost when rsyslogd
+    stops or crashes (plain TCP loses what rsyslogd had taken but not yet numbered); a
+    resent message may arrive twice, under another number.
 
     Enabling it makes rsyslog's main queue Direct (`main_queue(queue.type="Direct")`): the
     RELP ruleset runs in imrelp's thread before the ack. The forwarding ruleset keeps its
