@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from tooling.engine import (
 )
 from tooling.graph import RecordedResource, ResourceGraph
 from tooling.localrun import start_moto, supervised
+from tooling.relp import INSTALL_HINT, imrelp_module
 
 ALL_STACKS = stack_names()
 # Archive stacks hold the bucket only; STACKS are the ones with a cluster and an agent.
@@ -100,6 +102,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def fluent_bit() -> str:
     """The real Fluent Bit 5.1.x; skips saying how to get it (fails under REQUIRE_FLUENT_BIT=1)."""
     return require_fluent_bit()
+
+
+@pytest.fixture(scope="session")
+def rsyslog_relp() -> Path:
+    """rsyslog's imrelp module; skips saying how to get it (fails under
+    REQUIRE_RSYSLOG_RELP=1, as in CI)."""
+    module = imrelp_module()
+    if module is None:
+        message = f"rsyslog's imrelp module is not installed: {INSTALL_HINT}"
+        if os.environ.get("REQUIRE_RSYSLOG_RELP") == "1":
+            pytest.fail(f"REQUIRE_RSYSLOG_RELP=1 but {message}")
+        pytest.skip(message)
+    return module
 
 
 @pytest.fixture(scope="session")

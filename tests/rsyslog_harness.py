@@ -155,6 +155,19 @@ class RsyslogDaemon:
                 self._log.close()
                 self._log = None
 
+    def kill(self) -> None:
+        """SIGKILL (a crash): nothing saved. Its pid file stays behind, and a new rsyslogd
+        refuses to start over it: removed, as a new pod starts without it."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.kill()
+        proc.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.layout.pidfile.unlink(missing_ok=True)
+
     def output(self) -> str:
         return self.layout.log.read_text(errors="replace") if self.layout.log.exists() else ""
 

@@ -91,16 +91,26 @@ def handoff_directory(root: Path) -> Path:
 
 
 def remap_node_syslog(
-    settings: NodeSyslogSettings, root: Path, port: int, handoff: Path
+    settings: NodeSyslogSettings,
+    root: Path,
+    port: int,
+    handoff: Path,
+    relp_port: int | None = None,
 ) -> NodeSyslogSettings:
     """The node's rsyslog settings with its paths under `root`, its handoff files in
     `handoff` and its listener on loopback.
 
-    The journal input is off: this machine's journal is not the demo's.
+    The journal input is off: this machine's journal is not the demo's. RELP listens on
+    `relp_port` if the stack enables it; with no `relp_port` it is off (the caller sends
+    over TCP only, and needs no imrelp: the rsyslog-relp package).
     """
     data = settings.model_dump(by_alias=True)
+    relp = {**data["relp"], "enabled": bool(data["relp"]["enabled"] and relp_port)}
+    if relp_port:
+        relp["port"] = relp_port
     data.update(
         {
+            "relp": relp,
             "listenAddress": LOOPBACK,
             "listenPort": port,
             "tcp": True,

@@ -2,13 +2,14 @@
 
 Runs as a sidecar of the agent pod (python3 standard library only; shipped as text in a
 ConfigMap). rsyslog writes each record as one line into a per-UTC-minute file
-`HANDOFF_DIR/audit-YYYYMMDDTHHMM.log`; Fluent Bit's `tail` input reads them and keeps its
+`HANDOFF_DIR/audit-YYYYMMDDTHHMM.log` (RELP records: `audit-YYYYMMDDTHHMM-relp.log`, a file of
+their own); Fluent Bit's `tail` input reads them and keeps its
 read position per file in an SQLite database (TAIL_DB). Tail never deletes a file, and only
 its database knows what was consumed; this program reads that database (read-only) and
 deletes a file only when all of these hold:
 
-* the name is `audit-YYYYMMDDTHHMM.log` (a real minute), the entry is a regular file (never a
-  symlink: nothing outside HANDOFF_DIR is ever touched);
+* the name is `audit-YYYYMMDDTHHMM.log` or `audit-YYYYMMDDTHHMM-relp.log` (a real minute),
+  the entry is a regular file (never a symlink: nothing outside HANDOFF_DIR is ever touched);
 * its minute ended, and its mtime is, at least SETTLE_SECONDS ago (rsyslog writes by
   processing time, so it has moved on to a later file);
 * the row tail resumes this file from (tail looks rows up by inode, newest id first:
@@ -55,7 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-NAME_PATTERN = re.compile(r"^audit-(?P<minute>\d{8}T\d{4})\.log$")
+NAME_PATTERN = re.compile(r"^audit-(?P<minute>\d{8}T\d{4})(?:-relp)?\.log$")
 TABLE = "in_tail_files"
 # The columns this program reads (Fluent Bit 5.1.1 plugins/in_tail/tail_sql.h has more).
 REQUIRED_COLUMNS = frozenset({"id", "name", "offset", "inode"})

@@ -15,6 +15,13 @@ variable in a ruleset with ONE worker thread (its own queue): unique, gap-free, 
 that worker takes messages, which is close to, but not exactly, arrival order across
 senders.
 
+RELP (optional, nodeSyslog.relp): imrelp runs all its sessions in one thread and acks a
+message only after the ruleset it is bound to ran; that ruleset has no queue (the main
+queue is Direct), so the imrelp thread itself numbers and writes, with a counter of its
+own (`RELP_NUMBERING_STATEMENTS`): one rsyslog process then numbers under two instances.
+The TCP/UDP/journal counter must never be run by imrelp too: measured, imtcp feeding the
+same Direct ruleset raced the counter (2,500 duplicate numbers of 80,000).
+
 The instance id is the rsyslog UUID of the first message the process numbers (random per
 process); rsyslog builds without libuuid fall back to the start time and host name.
 
@@ -34,20 +41,44 @@ _RFC5424_TEXT = (
 )
 
 # Bytes the numbering adds to each forwarded line: "<seq> <seq_instance> ", at most 20
-# digits, a UUID (32 hex) or the fallback "<unix time>-<host name>" (up to 11+1+64).
-PREFIX_MAX_BYTES = 20 + 1 + 76 + 1
+# digits, a UUID (32 hex) or the fallback "<unix time>-<host name>[-relp]" (up to
+# 11+1+64+5).
+PREFIX_MAX_BYTES = 20 + 1 + 81 + 1
 
-NUMBERING_STATEMENTS: tuple[str, ...] = (
-    # Set once per process (globals start empty): the first message's random UUID.
-    'if $/seq_instance == "" then {\n    set $/seq_instance = $uuid;\n}',
-    'if $/seq_instance == "" then {\n'
-    '    set $/seq_instance = $$now-unixtimestamp & "-" & $$myhostname;\n}',
-    # Only one worker thread runs this ruleset (see ruleset_queue): read+write is atomic.
-    "set $/seq = $/seq + 1;",
-    # Message-local copies: the template is rendered later, by the action.
-    "set $.seq = $/seq;",
-    "set $.seq_instance = $/seq_instance;",
-)
+
+def numbering_statements(
+    seq_var: str = "seq", instance_var: str = "seq_instance", fallback_suffix: str = ""
+) -> tuple[str, ...]:
+    """The statements that number one message with the counter in the globals `$/<seq_var>`
+    and `$/<instance_var>` (one counter per pair of names), then copy both into the
+    message's `$.seq` and `$.seq_instance`.
+
+    `fallback_suffix` tells two counters of one process apart when the instance id falls
+    back to the start time and host name (same second, same host).
+    """
+    seq, instance = f"$/{seq_var}", f"$/{instance_var}"
+    fallback = '$$now-unixtimestamp & "-" & $$myhostname'
+    if fallback_suffix:
+        fallback += f' & "{fallback_suffix}"'
+    return (
+        # Set once per process (globals start empty): the first message's random UUID.
+        f'if {instance} == "" then {{\n    set {instance} = $uuid;\n}}',
+        f'if {instance} == "" then {{\n    set {instance} = {fallback};\n}}',
+        # Only one thread runs this ruleset at a time (its own queue with one worker, or the
+        # single imrelp thread): read+write is atomic.
+        f"set {seq} = {seq} + 1;",
+        # Message-local copies: the template is rendered later, by the action.
+        f"set $.{SEQ_FIELD} = {seq};",
+        f"set $.{SEQ_INSTANCE_FIELD} = {instance};",
+    )
+
+
+# The TCP/UDP/journal counter (container_audit_forward, one worker thread on its queue).
+NUMBERING_STATEMENTS = numbering_statements()
+# The RELP counter (container_audit_relp): imrelp runs every RELP session in one thread,
+# and the ruleset has no queue, so that thread numbers; a counter of its own, never
+# shared with the forwarding ruleset's worker (two threads would race one global).
+RELP_NUMBERING_STATEMENTS = numbering_statements("relp_seq", "relp_seq_instance", "-relp")
 
 
 # One line per record in the handoff file (rsyslog escapes control characters on

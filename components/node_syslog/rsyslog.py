@@ -1,14 +1,15 @@
 """Node syslog: the settings of rsyslog on every node and the RainerScript it runs.
 
-Containers reach node syslog over TCP/UDP at `$HOST_IP:<listenPort>` or through the
-journal; rsyslog numbers every message (rsyslog_numbering) and hands it to the agent
-(Fluent Bit) through node-local handoff files: one RFC 5424 line per record, appended to a
-file per UTC minute in `handoffDirectory`, which the agent reads with `tail` and an offset
-database. The file is the acknowledgement: what rsyslog wrote stays until the agent has
-read it (the handoff cleaner deletes only files the agent's database says it consumed), so
-an agent crash, restart or outage loses nothing and never backs up into rsyslog. Pure: no
-Pulumi imports. The config text is built from data by a small RainerScript formatter (no
-serializer exists), so every value is quoted in one place.
+Containers reach node syslog over TCP/UDP at `$HOST_IP:<listenPort>`, over RELP at
+`$HOST_IP:<relp.port>` (optional, acknowledged) or through the journal; rsyslog numbers
+every message (rsyslog_numbering) and hands it to the agent (Fluent Bit) through
+node-local handoff files: one RFC 5424 line per record, appended to a file per UTC minute in
+`handoffDirectory`, which the agent reads with `tail` and an offset database. The file is
+the acknowledgement: what rsyslog wrote stays until the agent has read it (the handoff
+cleaner deletes only files the agent's database says it consumed), so an agent crash,
+restart or outage loses nothing and never backs up into rsyslog. Pure: no Pulumi imports.
+The config text is built from data by a small RainerScript formatter (no serializer
+exists), so every value is quoted in one place.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ from components.node_syslog.numbering import (
     FORWARD_TEMPLATE,
     FORWARD_TEMPLATE_TEXT,
     NUMBERING_STATEMENTS,
+    RELP_NUMBERING_STATEMENTS,
 )
 
 # Where the files go on a node (user data) or in the rsyslog container (DaemonSet).
 MAIN_CONF_PATH = "/etc/rsyslog.conf"
 DROPIN_PATH = "/etc/rsyslog.d/60-container-audit-log.conf"
 RULESET = "container_audit_forward"
+# RELP (nodeSyslog.relp): its own ruleset, no queue, run by imrelp's single thread before
+# it acknowledges a message; its own counter and its own handoff file per minute.
+RELP_RULESET = "container_audit_relp"
+RELP_INPUT_NAME = "container_relp"
 # The ruleset's own queue, in front of the numbering (one worker thread, see
 # rsyslog_numbering): disk-assisted and saved on shutdown. The only queue rsyslog keeps:
 # the handoff write is done by that worker, and it never waits for the agent.
@@ -48,7 +54,15 @@ DEFAULT_HANDOFF_DIRECTORY = "/var/lib/container-audit-log/handoff"
 HANDOFF_FILE_TEMPLATE = "container_audit_handoff_file"
 HANDOFF_GLOB = "audit-*.log"
 HANDOFF_ACTION = "container_audit_handoff"
-_HANDOFF_NAME = "audit-%$year-utc%%$month-utc%%$day-utc%T%$hour-utc%%$minute-utc%.log"
+_HANDOFF_MINUTE = "%$year-utc%%$month-utc%%$day-utc%T%$hour-utc%%$minute-utc%"
+_HANDOFF_NAME = f"audit-{_HANDOFF_MINUTE}.log"
+# RELP records: a file of their own per minute (two omfile actions in two threads must not
+# append to one file: omfile buffers, and may split a long line over two write() calls).
+# Still matches HANDOFF_GLOB; the handoff cleaner knows the name.
+RELP_HANDOFF_FILE_TEMPLATE = "container_audit_handoff_file_relp"
+RELP_HANDOFF_ACTION = "container_audit_handoff_relp"
+RELP_HANDOFF_SUFFIX = "-relp"
+_RELP_HANDOFF_NAME = f"audit-{_HANDOFF_MINUTE}{RELP_HANDOFF_SUFFIX}.log"
 # Keep the current and the previous minute's file open; close one idle for a minute.
 _HANDOFF_OPEN_FILES = 2
 _HANDOFF_CLOSE_TIMEOUT_MIN = 1
@@ -157,6 +171,12 @@ def _check_path(value: str, key: str) -> str:
     return value
 
 
+def _check_port(value: int, key: str) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{key} {value} is outside 1-65535")
+    return value
+
+
 class LocalCopySettings(CamelModel):
     """A copy of every forwarded message in a file on the node (RFC 5424 lines)."""
 
@@ -175,6 +195,35 @@ class RateLimitSettings(CamelModel):
 
     interval: int = Field(default=0, ge=0, le=86400)
     burst: int = Field(default=20000, ge=1)
+
+
+class RelpSettings(CamelModel):
+    """An acknowledged first hop: a RELP input, off by default (needs rsyslog-relp).
+
+    Containers that send over RELP (port `port`) get a "200 OK" for a message only once
+    rsyslog numbered it and wrote it to a handoff file, and resend what was not
+    acknowledged after a reconnect. Nothing a container sent is then lost when rsyslogd
+    stops or crashes (plain TCP loses what rsyslogd had taken but not yet numbered); a
+    resent message may arrive twice, under another number.
+
+    Enabling it makes rsyslog's main queue Direct (`main_queue(queue.type="Direct")`): the
+    RELP ruleset runs in imrelp's thread before the ack. The forwarding ruleset keeps its
+    own queue; the default ruleset (imjournal) only `call`s it, which enqueues.
+
+    librelp acknowledges even when the handoff action failed: a dynaFile that cannot be
+    opened, or a write on a full disk (ENOSPC; measured with action.resumeRetryCount -1 as
+    rendered: 200 of 200 acknowledged, rsyslog said "message lost"). Such a record is
+    dropped as on the TCP path, counted in impstats' `failed` of the action
+    (container_audit_handoff_relp; alert AuditRsyslogDropped), and never resent.
+    """
+
+    enabled: bool = False
+    port: int = 2514
+
+    @field_validator("port")
+    @classmethod
+    def _valid_port(cls, value: int) -> int:
+        return _check_port(value, "relp.port")
 
 
 class SyslogResources(CamelModel):
@@ -231,6 +280,8 @@ class NodeSyslogSettings(CamelModel):
     # imuxsock only: the socket rsyslog creates; containers mount its directory.
     socket_path: str = "/run/container-audit-log/dev-log"
     rate_limit: RateLimitSettings = RateLimitSettings()
+    # Optional RELP input (acknowledged, resent on reconnect): see RelpSettings.
+    relp: RelpSettings = RelpSettings()
     # Longer messages are truncated by rsyslog (default 8 KiB); keep it below the agent's
     # longest accepted line. Must be set before inputs load: it lives in the main config.
     max_message_size: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
@@ -263,9 +314,7 @@ class NodeSyslogSettings(CamelModel):
     @field_validator("listen_port")
     @classmethod
     def _valid_port(cls, value: int) -> int:
-        if not 1 <= value <= 65535:
-            raise ValueError(f"listenPort {value} is outside 1-65535")
-        return value
+        return _check_port(value, "listenPort")
 
     @field_validator("queue_size")
     @classmethod
@@ -311,6 +360,11 @@ class NodeSyslogSettings(CamelModel):
                 "nodeSyslog: tcp, udp and journal are all off, so rsyslog would take in "
                 "nothing; enable at least one input"
             )
+        if self.relp.enabled and self.relp.port == self.listen_port:
+            raise ValueError(
+                f"nodeSyslog.relp.port {self.relp.port} is listenPort too: RELP needs a port "
+                "of its own, such as 2514"
+            )
         directories = {
             "workDirectory": self.work_directory,
             "spoolDirectory": self.spool_directory,
@@ -343,6 +397,8 @@ class NodeSyslogSettings(CamelModel):
             ports.append(ContainerPort("syslog-tcp", self.listen_port, "TCP"))
         if self.udp:
             ports.append(ContainerPort("syslog-udp", self.listen_port, "UDP"))
+        if self.relp.enabled:
+            ports.append(ContainerPort("syslog-relp", self.relp.port, "TCP"))
         return tuple(ports)
 
     def host_mounts(self) -> tuple[HostMount, ...]:
@@ -389,13 +445,15 @@ def _rate_limit(settings: NodeSyslogSettings, prefix: str = "RateLimit") -> dict
     return {f"{prefix}.Interval": limit.interval, f"{prefix}.Burst": limit.burst}
 
 
-def _handoff_action() -> dict[str, Param]:
+def _handoff_action(
+    name: str = HANDOFF_ACTION, file_template: str = HANDOFF_FILE_TEMPLATE
+) -> dict[str, Param]:
     # No action queue: the intake worker writes (page cache; no fsync, a crashed process
     # loses nothing it wrote) and moves on. A failed write is retried, never skipped.
     return {
         "type": "omfile",
-        "name": HANDOFF_ACTION,
-        "dynaFile": HANDOFF_FILE_TEMPLATE,
+        "name": name,
+        "dynaFile": file_template,
         "template": FORWARD_TEMPLATE,
         "dynaFileCacheSize": _HANDOFF_OPEN_FILES,
         "closeTimeout": _HANDOFF_CLOSE_TIMEOUT_MIN,
@@ -424,11 +482,15 @@ def _intake_queue(settings: NodeSyslogSettings) -> dict[str, Param]:
     }
 
 
-def _local_copy_action(settings: NodeSyslogSettings) -> dict[str, Param]:
+def _local_copy_action(settings: NodeSyslogSettings, relp: bool = False) -> dict[str, Param]:
+    path = settings.local_copy.path
+    if relp:  # a file of its own, like the handoff files: one writer thread per file
+        local = PurePosixPath(path)
+        path = str(local.with_name(f"{local.stem}{RELP_HANDOFF_SUFFIX}{local.suffix}"))
     return {
         "type": "omfile",
-        "name": "container_audit_local_copy",
-        "file": settings.local_copy.path,
+        "name": "container_audit_local_copy" + ("_relp" if relp else ""),
+        "file": path,
         "template": TEMPLATE_RFC5424,
         "fileCreateMode": "0600",
         "dirCreateMode": "0700",
@@ -445,6 +507,8 @@ def _modules(settings: NodeSyslogSettings) -> list[dict[str, Param]]:
     if settings.journal == "imuxsock":
         # The system socket belongs to journald on systemd hosts; take only ours.
         modules.append({"load": "imuxsock", "SysSock.Use": False})
+    if settings.relp.enabled:
+        modules.append({"load": "imrelp"})
     if settings.journal == "imjournal":
         modules.append(
             {
@@ -503,8 +567,36 @@ def render_rsyslog_conf(settings: NodeSyslogSettings) -> str:
     if settings.journal == "imjournal":
         # imjournal (rsyslog <= 8.2302) cannot bind a ruleset: route it from the default one.
         blocks.append(rs_call_if_input("imjournal", RULESET))
+    if settings.relp.enabled:
+        blocks += _relp_blocks(settings)
     header = "# container-audit-log: node syslog -> agent. Generated; do not edit.\n"
     return header + "\n\n".join(blocks) + "\n"
+
+
+def _relp_blocks(settings: NodeSyslogSettings) -> list[str]:
+    """The RELP input, its ruleset (no queue: imrelp's thread numbers and writes before it
+    acks) and its handoff file; the main queue Direct, or the ruleset would run later, in
+    the main queue's worker, after the ack."""
+    actions = [_handoff_action(RELP_HANDOFF_ACTION, RELP_HANDOFF_FILE_TEMPLATE)]
+    if settings.local_copy.enabled:
+        actions.append(_local_copy_action(settings, relp=True))
+    relp_file = str(PurePosixPath(settings.handoff_directory) / _RELP_HANDOFF_NAME)
+    return [
+        "# RELP: acknowledged once numbered and written (README, node syslog).",
+        rs_object("main_queue", {"queue.type": "Direct"}),
+        rs_string_template(RELP_HANDOFF_FILE_TEMPLATE, relp_file),
+        rs_ruleset(RELP_RULESET, actions, statements=RELP_NUMBERING_STATEMENTS),
+        rs_object(
+            "input",
+            {
+                "type": "imrelp",
+                "name": RELP_INPUT_NAME,
+                "address": settings.listen_address,
+                "port": settings.relp.port,
+                "ruleset": RELP_RULESET,
+            },
+        ),
+    ]
 
 
 def render_main_conf(settings: NodeSyslogSettings, dropin_path: str = DROPIN_PATH) -> str:

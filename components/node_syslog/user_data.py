@@ -97,6 +97,10 @@ def rsyslog_install_part(
         directories.append(str(PurePosixPath(settings.local_copy.path).parent))
     port = settings.listen_port
     host = _probe_host(settings.listen_address)
+    # imrelp is packaged apart (rsyslog-relp on Debian and Fedora). Whether AL2023's
+    # repositories carry rsyslog-relp is NOT confirmed: relp stays off by default, and a
+    # node without the package fails here, saying so, and keeps its taint.
+    packages = "rsyslog rsyslog-relp" if settings.relp.enabled else "rsyslog"
     lines = [
         "#!/bin/bash",
         "# container-audit-log: node syslog (rsyslog) forwarding to the audit agent.",
@@ -119,12 +123,15 @@ def rsyslog_install_part(
         "",
         "installed=no",
         f"for attempt in $(seq 1 {_DNF_ATTEMPTS}); do",
-        "  if dnf install -y rsyslog; then installed=yes; break; fi",
-        '  echo "dnf install rsyslog failed (attempt $attempt)" >&2; sleep 10',
+        f"  if dnf install -y {packages}; then installed=yes; break; fi",
+        f'  echo "dnf install {packages} failed (attempt $attempt)" >&2; sleep 10',
         "done",
-        f'[ "$installed" = yes ] || fail "dnf install rsyslog failed {_DNF_ATTEMPTS} times '
+        f'[ "$installed" = yes ] || fail "dnf install {packages} failed {_DNF_ATTEMPTS} times '
         '(no route to the AL2023 package repositories?)"',
-        'rpm -q rsyslog || fail "rsyslog is not installed after dnf install"',
+        *(
+            f'rpm -q {package} || fail "{package} is not installed after dnf install"'
+            for package in packages.split()
+        ),
         "install -d -m 0700 -o root -g root "
         + " ".join(shlex.quote(d) for d in directories)
         + ' || fail "cannot create the rsyslog directories"',

@@ -238,7 +238,7 @@ BAD_VALUES: list[tuple[str, dict[str, Any], list[str]]] = [
         "message size leaves no room for the record numbers",
         # Below bufferMaxSize by itself, not with the "<seq> <seq_instance> " prefix.
         {"nodeSyslog": {"maxMessageSize": 999_950}, "agent": {"bufferMaxSize": "1M"}},
-        ["maxMessageSize (999950)", "record numbers (98 bytes)", "bufferMaxSize (1000000"],
+        ["maxMessageSize (999950)", "record numbers (103 bytes)", "bufferMaxSize (1000000"],
     ),
     (
         "agent route without a name",

@@ -1,14 +1,15 @@
 """One node on this machine, loopback only: rsyslogd and Fluent Bit with the `local`
 stack's rendered configs, S3 served by moto behind the fault proxy.
 
-    sender -> rsyslogd (node config) -> handoff files -> fluent-bit (agent config)
-           -> FaultProxy -> moto
+    sender (TCP or RELP) -> rsyslogd (node config) -> handoff files
+           -> fluent-bit (agent config) -> FaultProxy -> moto
 
 What the rig changes in the rendered configs, and nothing else: paths under `root`, ports
-on 127.0.0.1, the S3 endpoint (the proxy), the S3 upload timeout (shortened so a run takes
-a minute, not an hour: the retry timer scales with it), the agent's log level (info:
-debug at thousands of records per second fills the disk of a shared machine) and no stdout
-route (it copies every record into the agent's log). Options change more, to measure what
+(TCP and, when the stack enables it, RELP) on 127.0.0.1, the S3 endpoint (the proxy), the
+S3 upload timeout (shortened so a run takes a minute, not an hour: the retry timer scales
+with it), the agent's log level (info: debug at thousands of records per second fills the
+disk of a shared machine) and no stdout route (it copies every record into the agent's
+log). Options change more, to measure what
 a setting does: `grace`, `s3_overrides`, `node_overrides`.
 
 Each daemon can be stopped with any signal (by pid) and started again on the same state
@@ -47,6 +48,7 @@ from tooling.localrun import (
     write_node_rsyslog,
 )
 from tooling.loopback import LOOPBACK, free_port, wait_until
+from tooling.relp import INSTALL_HINT, imrelp_module
 
 NODE = "fault-node"
 CLEANER_SETTLE_S = 5
@@ -124,6 +126,8 @@ class Rig:
         self.stack = load_local_stack()
         self.bucket = self.stack.bucket
         self.syslog_port, self.http_port, moto_port = (free_port() for _ in range(3))
+        # RELP (if the stack enables it): senders that are acknowledged (tooling.relp).
+        self.relp_port = free_port() if self._node_syslog().relp.enabled else None
         self.handoff = root / "handoff"  # node syslog writes, the agent reads
         self.moto_endpoint = f"http://{LOOPBACK}:{moto_port}"
         self.daemons: dict[str, Daemon] = {}
@@ -144,6 +148,8 @@ class Rig:
                 "moto server",
                 interval=0.2,
             )
+            if self.relp_port is not None and imrelp_module() is None:
+                raise RigError(f"the node enables RELP, but imrelp is missing: {INSTALL_HINT}")
             create_bucket(self.moto_endpoint, self.bucket, self.stack.region)
             self.proxy = FaultProxy(int(moto_port))
             self._argv["agent"] = [self.fluent_bit, "-c", str(self._write_agent_config())]
@@ -192,12 +198,16 @@ class Rig:
         path.write_text(to_yaml(config), encoding="utf-8")
         return path
 
-    def _write_rsyslog_conf(self) -> Path:
-        node_root = self.root / "rsyslog"
-        node_syslog = NodeSyslogSettings.model_validate(
+    def _node_syslog(self) -> NodeSyslogSettings:
+        return NodeSyslogSettings.model_validate(
             {**self.stack.node_syslog.model_dump(by_alias=True), **self.node_overrides}
         )
-        settings = remap_node_syslog(node_syslog, node_root, self.syslog_port, self.handoff)
+
+    def _write_rsyslog_conf(self) -> Path:
+        node_root = self.root / "rsyslog"
+        settings = remap_node_syslog(
+            self._node_syslog(), node_root, self.syslog_port, self.handoff, self.relp_port
+        )
         return write_node_rsyslog(settings, node_root, render_rsyslog_conf(settings))
 
     # --- daemons -----------------------------------------------------------------------
@@ -243,7 +253,10 @@ class Rig:
 
         def ready() -> bool:
             self._check(name)
-            return http_ok(health) if name == "agent" else self._listens(self.syslog_port)
+            if name == "agent":
+                return http_ok(health)
+            ports = [self.syslog_port, *([self.relp_port] if self.relp_port else [])]
+            return all(self._listens(port) for port in ports)
 
         wait_until(ready, 60, f"{name} to serve", interval=0.1)
 

@@ -96,7 +96,11 @@ def run_on(
     since = datetime.now(UTC) - timedelta(minutes=2)
     exits_before = len(rig.exits)
     run_id = run_id_now(re.sub(r"[^a-z0-9]+", "-", scenario.name.lower())[:40])
-    stream = EventStream(rig.syslog_port, run_id, events, rate, NODE).start()
+    if scenario.sender == "relp" and rig.relp_port is None:
+        raise RigError(f"{scenario.name}: streams over RELP, but the node has RELP off")
+    port = rig.relp_port if scenario.sender == "relp" else rig.syslog_port
+    assert port is not None
+    stream = EventStream(port, run_id, events, rate, NODE, sender=scenario.sender).start()
     time.sleep(events / rate / 2 if fault_at_s is None else fault_at_s)
     log(f"  {scenario.name}: fault at event {stream.sent}")
     notes: list[str] = []
@@ -115,6 +119,8 @@ def run_on(
     bound = 60 + 2 * idle_s if bound_s is None else bound_s
     done_at = settle(rig, archive, stream.sent, (quiet_s, idle_s, bound))
     notes += _notes(rig, archive, done_at, stream.resends)
+    if stream.relp_resent:
+        notes.append(f"RELP: {stream.relp_resent} unacknowledged events sent again")
     verdict, lines = run_verify(rig, run_id, stream.sent, since)
     notes += [line for line in lines if "LOST" in line or "not delivered" in line]
     return Result(

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from tooling.faults.proxy import Mode
 from tooling.faults.rig import Rig
@@ -29,6 +30,11 @@ class Scenario:
     long: bool = False  # only in `make faults`, never in `make test`
     s3_overrides: tuple[tuple[str, str], ...] = ()  # rows that show what a setting did
     outage_s: float = 0.0  # S3 unreachable this long: retries back off, allow for it
+    # How the stream reaches node syslog: plain TCP (what the kernel took counts as sent)
+    # or RELP (acknowledged once numbered and written; the unacknowledged are resent).
+    sender: Literal["tcp", "relp"] = "tcp"
+    # False: the row shows what something loses; `make faults` does not fail on it.
+    judged: bool = True
 
 
 def no_fault(rig: Rig) -> None:
@@ -129,10 +135,17 @@ def scenarios(outage_s: float = 60.0, long_outage_s: float = 600.0) -> list[Scen
         Scenario("agent SIGKILL, restarted", agent_sigkill),
         Scenario("agent SIGKILL again while it catches up", agent_sigkill_while_catching_up),
         Scenario("agent SIGTERM, restarted", agent_sigterm),
-        Scenario("rsyslogd SIGTERM, restarted", rsyslogd_sigterm),
-        Scenario("rsyslogd SIGKILL, restarted", rsyslogd_sigkill),
-        Scenario("both SIGKILL at once, restarted", both_sigkill),
-        Scenario("rsyslogd SIGKILL while the agent is down", rsyslogd_sigkill_while_agent_down),
+        # The rows that stop rsyslogd stream over RELP: plain TCP loses what rsyslogd had
+        # taken but not numbered (the TCP row shows how much).
+        Scenario("rsyslogd SIGTERM, restarted", rsyslogd_sigterm, sender="relp"),
+        Scenario("rsyslogd SIGKILL, restarted", rsyslogd_sigkill, sender="relp"),
+        Scenario("rsyslogd SIGKILL, restarted (TCP sender)", rsyslogd_sigkill, judged=False),
+        Scenario("both SIGKILL at once, restarted", both_sigkill, sender="relp"),
+        Scenario(
+            "rsyslogd SIGKILL while the agent is down",
+            rsyslogd_sigkill_while_agent_down,
+            sender="relp",
+        ),
         outage(f"S3 refuses connections {short}", s3_outage(outage_s, "refuse")),
         outage(f"S3 resets connections {short}", s3_outage(outage_s, "reset")),
         outage(

@@ -4,7 +4,10 @@ of what reached the archive.
 Each event is a demo audit event (RFC 5424, octet-counted TCP like the demo containers
 send) with its number `n` in the audit SD element, so the archive can be counted by event:
 lost, duplicated. An event counts as sent once the kernel took all of it; when rsyslogd is
-down the sender waits for it and sends the same event again (bounded). Once the stream
+down the sender waits for it and sends the same event again (bounded). Over RELP
+(`sender="relp"`, tooling.relp) an event counts as sent once handed to the RELP client,
+which resends it until rsyslog acknowledged it (numbered and written); the stream ends
+when every event was acknowledged. Once the stream
 and the fault are over, one marker (another service, so neither the count here nor
 `verify` takes it for an event): node syslog numbers and forwards in order, so once the
 marker is archived, whatever else was going to arrive has.
@@ -21,15 +24,16 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from demo.audit_events import Identity, format_event
 from tooling.archive import audit_params, decode_body
 from tooling.completeness import Ledger
 from tooling.loopback import LOOPBACK
+from tooling.relp import RelpClient, RelpError
 
 SERVICE, MARKER = "fault-stream", "fault-marker"
 
@@ -49,10 +53,20 @@ class EventStream:
     """Sends events 1..count at `rate` per second from a thread; `join()` waits for the
     end; `marker()` sends the marker."""
 
-    def __init__(self, port: int, run_id: str, count: int, rate: float, node: str) -> None:
+    def __init__(
+        self,
+        port: int,
+        run_id: str,
+        count: int,
+        rate: float,
+        node: str,
+        sender: Literal["tcp", "relp"] = "tcp",
+    ) -> None:
         self.port, self.run_id, self.count, self.rate, self.node = port, run_id, count, rate, node
+        self.sender = sender
         self.sent = 0
-        self.resends = 0
+        self.resends = 0  # reconnects
+        self.relp_resent = 0  # RELP: messages sent again (not acknowledged before a reconnect)
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
@@ -69,14 +83,12 @@ class EventStream:
             self.error = self.error or f"stream did not finish within {timeout:.0f}s"
 
     def _run(self) -> None:
+        if self.sender == "relp":
+            self._run_relp()
+            return
         sock: socket.socket | None = None
-        started = time.monotonic()
         try:
-            for n in range(1, self.count + 1):
-                due = started + (n - 1) / self.rate
-                if (wait := due - time.monotonic()) > 0:
-                    time.sleep(wait)
-                data = event(self.run_id, n, self.node).encode()
+            for n, data in self._paced():
                 sock = self._send(sock, str(len(data)).encode() + b" " + data)
                 if sock is None:
                     return
@@ -86,8 +98,43 @@ class EventStream:
                 with contextlib.suppress(OSError):
                     sock.close()
 
+    def _paced(self) -> Iterator[tuple[int, bytes]]:
+        """(n, event n) for n in 1..count, each when it is due at `rate`."""
+        started = time.monotonic()
+        for n in range(1, self.count + 1):
+            if (wait := started + (n - 1) / self.rate - time.monotonic()) > 0:
+                time.sleep(wait)
+            yield n, event(self.run_id, n, self.node).encode()
+
+    def _relp_client(self) -> RelpClient:
+        return RelpClient(LOOPBACK, self.port, stall_s=120, stopped=self._stop.is_set)
+
+    def _run_relp(self) -> None:
+        client = self._relp_client()
+        try:
+            for n, data in self._paced():
+                client.send(data)
+                self.sent = n
+            client.close()  # every event acknowledged
+        except RelpError as error:
+            self.error = str(error)
+        finally:
+            client.abort()
+            self.resends = client.reconnects
+            self.relp_resent = client.resent
+
     def marker(self) -> None:
         data = event(self.run_id, 0, self.node, MARKER).encode()
+        if self.sender == "relp":
+            client = self._relp_client()
+            try:
+                client.send(data)
+                client.close()
+            except RelpError as error:
+                self.error = self.error or f"marker: {error}"
+            finally:
+                client.abort()
+            return
         sock = self._send(None, str(len(data)).encode() + b" " + data)
         if sock is not None:
             sock.close()

@@ -249,15 +249,18 @@ def test_deletes_what_the_running_agent_read_and_keeps_everything_else(
     rig: TailRig, tmp_path: Path
 ) -> None:
     consumed = [rig.handoff / minute_name(m) for m in (50, 49, 48)]
+    relp = rig.handoff / minute_name(50).replace(".log", "-relp.log")  # RELP's own file
     recent_name = rig.handoff / minute_name(0)  # this minute: rsyslog may still write it
     recent_mtime = rig.handoff / minute_name(47)  # written just now
     for number, path in enumerate([*consumed, recent_name], start=1):
         write(path, record_lines(path.name, number))
     write(recent_mtime, record_lines("late", 2), mtime=None)
+    write(relp, record_lines(relp.name, 5))
     unrelated = [
         rig.handoff / "audit-20261130T0100.log.1",
         rig.handoff / "audit-2026113T0100.log",
         rig.handoff / "audit-20261399T0100.log",  # no such minute
+        rig.handoff / "audit-20261130T0100-tcp.log",
         rig.handoff / "notes.txt",
     ]
     for path in unrelated:
@@ -270,32 +273,33 @@ def test_deletes_what_the_running_agent_read_and_keeps_everything_else(
     link.symlink_to(target)  # tail follows it; the cleaner must not
 
     agent = rig.start()
-    read = [*consumed, recent_name, recent_mtime]
-    # The two unrelated names the tail glob matches are read too (1 record each).
-    rig.wait_read(read, records=1 + 2 + 3 + 4 + 2 + 1 + 2)
+    read = [*consumed, recent_name, recent_mtime, relp]
+    # The link's target (1 record) and the three unrelated names the tail glob matches are
+    # read too (1 record each).
+    rig.wait_read(read, records=1 + 2 + 3 + 4 + 2 + 5 + 1 + 3)
     assert rig.database.with_name("handoff.db-wal").exists()  # WAL mode while it runs
     assert rows(rig.database)[str(link)][1] == target.stat().st_ino
 
     cleaner = rig.cleaner()
     result = cleaner.cycle()
 
-    assert sorted(result.deleted) == sorted(str(p) for p in consumed)
+    assert sorted(result.deleted) == sorted(str(p) for p in [*consumed, relp])
     assert result.errors == []
     assert result.kept == {
         str(recent_name): "not settled",
         str(recent_mtime): "not settled",
     }
-    assert not any(p.exists() for p in consumed)
+    assert not any(p.exists() for p in [*consumed, relp])
     assert all(p.exists() for p in [*unrelated, recent_name, recent_mtime, target])
     assert link.is_symlink()
     metrics = metric_values(script.render_metrics(cleaner.metrics))
     assert metrics["audit_handoff_files"] == 2
     assert metrics["audit_handoff_unread_bytes"] == 0
     assert metrics["audit_handoff_oldest_unread_seconds"] == 0
-    assert metrics["audit_handoff_deleted_files_total"] == 3
+    assert metrics["audit_handoff_deleted_files_total"] == 4
     assert metrics["audit_handoff_deleted_bytes_total"] == sum(
         len(record_lines(p.name, n).encode()) for n, p in enumerate(consumed, start=1)
-    )
+    ) + len(record_lines(relp.name, 5).encode())
     assert metrics["audit_handoff_cleaner_errors_total"] == 0
 
     # Past the settle window the rest go too; the symlinked file never does.
@@ -559,3 +563,12 @@ def test_serves_the_metrics_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert f"# HELP {name} " in text[0]
     log = [json.loads(line) for line in supervisor.log_path("cleaner").read_text().splitlines()]
     assert [entry["event"] for entry in log] == ["started", "stopped"]  # idle cycles are quiet
+
+
+def test_the_relp_file_of_a_minute_ends_with_its_minute() -> None:
+    # rsyslog writes RELP records to a file of their own (components/node_syslog/rsyslog.py).
+    plain = script.minute_end("audit-20261130T0100.log")
+    assert plain is not None
+    assert script.minute_end("audit-20261130T0100-relp.log") == plain
+    for name in ("audit-20261130T0100-tcp.log", "audit-20261130T0100-relp.log.1"):
+        assert script.minute_end(name) is None

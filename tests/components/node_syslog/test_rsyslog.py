@@ -12,7 +12,11 @@ from pydantic import ValidationError
 
 from components.node_syslog.numbering import FORWARD_TEMPLATE
 from components.node_syslog.rsyslog import (
+    RELP_HANDOFF_ACTION,
+    RELP_RULESET,
+    RULESET,
     TEMPLATE_RFC5424,
+    ContainerPort,
     NodeSyslogSettings,
     render_main_conf,
     render_rsyslog_conf,
@@ -290,3 +294,79 @@ def test_container_ports_follow_the_enabled_inputs() -> None:
     assert {(p.port, p.protocol) for p in both} == {(1514, "TCP"), (1514, "UDP")}
     tcp_only = NodeSyslogSettings(udp=False).container_ports()
     assert [p.protocol for p in tcp_only] == ["TCP"]
+
+
+# --- RELP ----------------------------------------------------------------------------
+
+
+def _relp_text(**overrides: Any) -> str:
+    settings = NodeSyslogSettings.model_validate(
+        {"relp": {"enabled": True}, "handoffDirectory": "/data/h", **overrides}
+    )
+    return render_rsyslog_conf(settings)
+
+
+def test_relp_is_off_by_default_and_renders_nothing() -> None:
+    text = render_rsyslog_conf(NodeSyslogSettings())
+    assert "imrelp" not in text and "main_queue" not in text and RELP_RULESET not in text
+    assert [p.name for p in NodeSyslogSettings().container_ports()] == [
+        "syslog-tcp",
+        "syslog-udp",
+    ]
+
+
+def test_relp_has_its_own_ruleset_counter_and_handoff_file() -> None:
+    text = _relp_text()
+    (relp_input,) = [i for i in _objects(text, "input") if i["type"] == "imrelp"]
+    assert (relp_input["port"], relp_input["ruleset"]) == ("2514", RELP_RULESET)
+    assert relp_input["address"] == "0.0.0.0"
+    # The ruleset runs in imrelp's thread before the ack: no queue anywhere on the way.
+    assert _objects(text, "main_queue") == [{"queue.type": "Direct"}]
+    rulesets = {r["name"]: r for r in _objects(text, "ruleset")}
+    assert set(rulesets[RELP_RULESET]) == {"name"}
+    assert rulesets[RULESET]["queue.workerthreads"] == "1"
+    body = text.split(f'ruleset(name="{RELP_RULESET}")', 1)[1]
+    assert "$/relp_seq = $/relp_seq + 1" in body and "$/seq " not in body
+    actions = {a["name"]: a for a in _objects(text, "action")}
+    relp_action, forward_action = actions[RELP_HANDOFF_ACTION], actions["container_audit_handoff"]
+    assert relp_action["dynafile"] != forward_action["dynafile"]
+    assert {k: v for k, v in relp_action.items() if k not in ("name", "dynafile")} == {
+        k: v for k, v in forward_action.items() if k not in ("name", "dynafile")
+    }
+    files = {t["name"]: t.get("string") for t in _objects(text, "template")}
+    assert files[relp_action["dynafile"]] == (
+        "/data/h/audit-%$year-utc%%$month-utc%%$day-utc%T%$hour-utc%%$minute-utc%-relp.log"
+    )
+    ports = NodeSyslogSettings(relp={"enabled": True, "port": 2601}).container_ports()
+    assert ports[-1] == ContainerPort("syslog-relp", 2601, "TCP")
+
+
+def test_relp_local_copy_goes_to_a_file_of_its_own() -> None:
+    text = _relp_text(localCopy={"enabled": True, "path": "/var/log/audit/copy.log"})
+    copies = sorted(a["file"] for a in _objects(text, "action") if "file" in a)
+    assert copies == ["/var/log/audit/copy-relp.log", "/var/log/audit/copy.log"]
+
+
+@pytest.mark.parametrize(
+    ("relp", "message"),
+    [
+        ({"enabled": True, "port": 514}, "is listenPort too"),
+        ({"enabled": True, "port": 0}, "outside 1-65535"),
+        ({"enabled": True, "port": 65536}, "outside 1-65535"),
+    ],
+)
+def test_relp_port_must_be_valid_and_its_own(relp: dict[str, Any], message: str) -> None:
+    assert message in _error({"relp": relp})
+
+
+def test_rsyslogd_accepts_the_relp_config(rsyslog_relp: Path, tmp_path: Path) -> None:
+    del rsyslog_relp
+    layout = NodeLayout(tmp_path)
+    settings = layout.settings(
+        journal="imjournal",
+        localCopy={"enabled": True, "path": str(layout.local_copy)},
+        relp={"enabled": True, "port": free_port()},
+    )
+    result = validate_config(layout.write(settings))
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr.lower(), result.stderr

@@ -204,3 +204,12 @@ def test_default_install_fits_in_ec2_user_data() -> None:
     settings = NodeSyslogSettings()
     part = rsyslog_install_part(render_rsyslog_conf(settings), settings)
     assert len(render_user_data([part]).encode()) < MAX_USER_DATA_BYTES // 2
+
+
+def test_relp_installs_the_imrelp_package_too() -> None:
+    off = rsyslog_install_part(DROPIN, SETTINGS).content
+    assert "rsyslog-relp" not in off
+    settings = NodeSyslogSettings(local_copy={"enabled": True}, relp={"enabled": True})
+    on = rsyslog_install_part(render_rsyslog_conf(settings), settings).content.splitlines()
+    assert any("if dnf install -y rsyslog rsyslog-relp; then" in line for line in on)
+    assert any(line.startswith("rpm -q rsyslog-relp || fail") for line in on)
