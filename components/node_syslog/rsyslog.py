@@ -66,8 +66,9 @@ _RELP_HANDOFF_NAME = f"audit-{_HANDOFF_MINUTE}{RELP_HANDOFF_SUFFIX}.log"
 # Keep the current and the previous minute's file open; close one idle for a minute.
 _HANDOFF_OPEN_FILES = 2
 _HANDOFF_CLOSE_TIMEOUT_MIN = 1
-# A failed write (disk full, I/O error) suspends the action and retries it every second,
-# backing off to 10 s, forever: the intake queue holds what arrives meanwhile.
+# Should rsyslog suspend the handoff action, it retries every second, backing off to 10 s,
+# forever, while the intake queue holds what arrives. A failed write does not suspend it:
+# omfile drops that message instead (measured with 8.2302; see _handoff_action).
 _RESUME_INTERVAL_S = 1
 _RESUME_INTERVAL_MAX_S = 10
 # rsyslog discards a message when its queue (memory + maxDiskSpace) stays full for
@@ -449,7 +450,9 @@ def _handoff_action(
     name: str = HANDOFF_ACTION, file_template: str = HANDOFF_FILE_TEMPLATE
 ) -> dict[str, Param]:
     # No action queue: the intake worker writes (page cache; no fsync, a crashed process
-    # loses nothing it wrote) and moves on. A failed write is retried, never skipped.
+    # loses nothing it wrote) and moves on. omfile does NOT retry a failed write (full
+    # disk, unwritable directory): it drops the message, logs "message lost" and counts it
+    # in impstats' `failed` (measured; README, Buffering), whatever resumeRetryCount says.
     return {
         "type": "omfile",
         "name": name,
