@@ -419,6 +419,28 @@ def start_agent(
     return agent
 
 
+def tail_db(config: Mapping[str, Any]) -> Path:
+    """The offset database of a (remapped) agent config's handoff input."""
+    (tail,) = [entry for entry in config["pipeline"]["inputs"] if entry["name"] == "tail"]
+    return Path(tail["db"])
+
+
+def cleaner_process(
+    handoff: Path, database: Path, *, interval_s: int, settle_s: int, metrics_port: int
+) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of the pod's handoff cleaner run here (metrics_port 0: none)."""
+    env = {
+        **os.environ,
+        "HANDOFF_DIR": str(handoff),
+        "TAIL_DB": str(database),
+        "INTERVAL_SECONDS": str(interval_s),
+        "SETTLE_SECONDS": str(settle_s),
+        "METRICS_ADDRESS": LOOPBACK,
+        "METRICS_PORT": str(metrics_port),
+    }
+    return [sys.executable, str(CLEANER_SCRIPT)], env
+
+
 def start_cleaner(
     supervisor: Supervisor,
     agent: RunningAgent,
@@ -429,18 +451,15 @@ def start_cleaner(
 ) -> str:
     """The agent pod's handoff cleaner, run on this machine beside `agent` (its script, its
     handoff directory and tail database); the URL of its metrics."""
-    (tail,) = [entry for entry in agent.config["pipeline"]["inputs"] if entry["name"] == "tail"]
     port = free_port()
-    env = {
-        **os.environ,
-        "HANDOFF_DIR": str(agent.handoff),
-        "TAIL_DB": str(tail["db"]),
-        "INTERVAL_SECONDS": str(interval_s),
-        "SETTLE_SECONDS": str(settle_s),
-        "METRICS_ADDRESS": LOOPBACK,
-        "METRICS_PORT": str(port),
-    }
-    supervisor.start(name, [sys.executable, str(CLEANER_SCRIPT)], env, stop_timeout=10)
+    argv, env = cleaner_process(
+        agent.handoff,
+        tail_db(agent.config),
+        interval_s=interval_s,
+        settle_s=settle_s,
+        metrics_port=port,
+    )
+    supervisor.start(name, argv, env, stop_timeout=10)
     url = f"http://{LOOPBACK}:{port}{CLEANER_METRICS_PATH}"
 
     def serving() -> bool:

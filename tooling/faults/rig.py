@@ -35,16 +35,17 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from components.agent.config import to_yaml
-from components.agent.handoff_cleaner import SCRIPT_SOURCE as CLEANER_SCRIPT
 from components.node_syslog.rsyslog import NodeSyslogSettings, render_rsyslog_conf
 from tooling.e2e import load_local_stack, remap_node_syslog
 from tooling.faults.proxy import FaultProxy
 from tooling.localrun import (
     DUMMY_AWS_ENV,
+    cleaner_process,
     create_bucket,
     http_ok,
     remap_agent_config,
     s3_client,
+    tail_db,
     write_node_rsyslog,
 )
 from tooling.loopback import LOOPBACK, free_port, wait_until
@@ -178,8 +179,7 @@ class Rig:
         config, _ = remap_agent_config(
             self.stack.agent_config, agent_root, self.http_port, endpoint, self.bucket, self.handoff
         )
-        (tail,) = [entry for entry in config["pipeline"]["inputs"] if entry["name"] == "tail"]
-        self._agent_db = Path(tail["db"])
+        self._agent_db = tail_db(config)
         service = {**config["service"], "log_level": "info", "http_listen": LOOPBACK}
         if self.grace is not None:
             service["grace"] = str(self.grace)
@@ -216,16 +216,10 @@ class Rig:
         """The pod's handoff cleaner, running throughout (a sidecar outlives the agent
         container's crashes): it deletes read files while the faults happen. A short settle
         time so it deletes within a run; the rendered 120 s only adds safety margin."""
-        env = {
-            **os.environ,
-            "HANDOFF_DIR": str(self.handoff),
-            "TAIL_DB": str(self._agent_db),
-            "INTERVAL_SECONDS": "1",
-            "SETTLE_SECONDS": str(CLEANER_SETTLE_S),
-            "METRICS_PORT": "0",
-        }
+        argv, env = cleaner_process(
+            self.handoff, self._agent_db, interval_s=1, settle_s=CLEANER_SETTLE_S, metrics_port=0
+        )
         self.handoff.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, str(CLEANER_SCRIPT)]
         self.daemons["cleaner"] = Daemon("cleaner", argv, self.root, env)
 
     def cleaner_deleted(self) -> int:
